@@ -1,0 +1,3 @@
+from nordcert.cli.main import run
+
+run()

@@ -1,0 +1,380 @@
+"""Organisations, users, API tokens and sharing groups: the rules of membership and access."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pycountry
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
+
+from nordcert.accounts.tables import api_tokens, organisations, sharing_group_members, sharing_groups, users
+from nordcert.clock import now_us
+from nordcert.config import NORDCERT_NAMESPACE
+from nordcert.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from nordcert.sharing.policy import Reader, Role
+
+SECTOR_TYPES = (
+    "bank",
+    "mortgage",
+    "payment_system",
+    "data_centre",
+    "insurer",
+    "pension",
+    "authority",
+    "industry_body",
+    "cert",
+    "supplier",
+)
+ROLES = tuple(r.value for r in Role)
+TOKEN_PREFIX = "nct_"
+_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_US_PER_DAY = 86_400 * 1_000_000
+_LAST_USED_EVERY_US = 600 * 1_000_000
+
+
+def require_cert_admin(actor: Reader | None) -> None:
+    """``actor`` None is the local operator (shell access to the store): allowed everything."""
+    if actor is not None and not actor.is_cert_staff:
+        raise Forbidden("this needs the cert_admin role")
+
+
+# --- organisations -------------------------------------------------------------------------
+
+
+def create_organisation(
+    conn: Connection,
+    *,
+    name: str,
+    country: str,
+    sector_type: str,
+    short_name: str | None = None,
+    actor: Reader | None = None,
+) -> dict[str, Any]:
+    require_cert_admin(actor)
+    name = name.strip()
+    if not name:
+        raise Invalid("an organisation needs a name")
+    short = (short_name or _short_name_of(name)).strip()
+    code = country.strip().upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise Invalid(f"country {country!r} is not an ISO 3166-1 alpha-2 code (e.g. DK, NO, SE, FI)")
+    if sector_type not in SECTOR_TYPES:
+        raise Invalid(f"sector type {sector_type!r} is not one of: {', '.join(SECTOR_TYPES)}")
+    clash = conn.execute(
+        select(organisations.c.name).where(
+            or_(
+                func.lower(organisations.c.name).in_([name.lower(), short.lower()]),
+                func.lower(organisations.c.short_name).in_([name.lower(), short.lower()]),
+            )
+        )
+    ).first()
+    if clash:
+        raise Conflict(f"an organisation named {clash.name!r} already uses that name or short name")
+    values = {
+        "name": name,
+        "short_name": short,
+        "country": code,
+        "sector_type": sector_type,
+        "identity_id": f"identity--{uuid.uuid5(NORDCERT_NAMESPACE, 'organisation:' + name)}",
+        "created_at": now_us(),
+    }
+    org_id = conn.execute(insert(organisations).values(**values).returning(organisations.c.id)).scalar_one()
+    return {"id": org_id, **values}
+
+
+def _short_name_of(name: str) -> str:
+    words = re.findall(r"[\w]+", name)
+    return "".join(w[0] for w in words).upper() if len(words) > 1 else name[:50]
+
+
+def list_organisations(conn: Connection) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in conn.execute(select(organisations).order_by(organisations.c.name))]
+
+
+def get_organisation(conn: Connection, ref: str | int) -> dict[str, Any]:
+    """An organisation by id, name or short name (case-insensitive)."""
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        row = conn.execute(select(organisations).where(organisations.c.id == int(ref))).first()
+    else:
+        key = ref.strip().lower()
+        row = conn.execute(
+            select(organisations).where(
+                or_(func.lower(organisations.c.name) == key, func.lower(organisations.c.short_name) == key)
+            )
+        ).first()
+    if row is None:
+        raise NotFound(f"no organisation {ref!r}")
+    return dict(row._mapping)
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+def create_user(
+    conn: Connection,
+    *,
+    email: str,
+    organisation: str | int,
+    role: str,
+    name: str | None = None,
+    actor: Reader | None = None,
+) -> dict[str, Any]:
+    require_cert_admin(actor)
+    email = email.strip().lower()
+    if not _EMAIL_RE.fullmatch(email):
+        raise Invalid(f"{email!r} is not an email address")
+    if role not in ROLES:
+        raise Invalid(f"role {role!r} is not one of: {', '.join(ROLES)}")
+    org = get_organisation(conn, organisation)
+    if conn.execute(select(users.c.id).where(users.c.email == email)).first():
+        raise Conflict(f"a user with email {email} exists already")
+    values = {
+        "email": email,
+        "name": (name or email.split("@")[0]).strip(),
+        "organisation_id": org["id"],
+        "role": role,
+        "active": True,
+        "created_at": now_us(),
+    }
+    user_id = conn.execute(insert(users).values(**values).returning(users.c.id)).scalar_one()
+    return {"id": user_id, **values, "organisation": org["name"]}
+
+
+def list_users(conn: Connection, *, organisation: str | None = None) -> list[dict[str, Any]]:
+    q = (
+        select(users.c.id, users.c.email, users.c.name, users.c.role, users.c.active, users.c.created_at,
+               users.c.organisation_id, organisations.c.name.label("organisation"))
+        .join(organisations, organisations.c.id == users.c.organisation_id)
+        .order_by(users.c.email)
+    )
+    if organisation is not None:
+        q = q.where(users.c.organisation_id == get_organisation(conn, organisation)["id"])
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def get_user(conn: Connection, ref: str | int) -> dict[str, Any]:
+    """A user by id or email."""
+    cond = users.c.id == int(ref) if isinstance(ref, int) or str(ref).isdigit() else users.c.email == str(ref).strip().lower()
+    row = conn.execute(
+        select(users, organisations.c.name.label("organisation"))
+        .join(organisations, organisations.c.id == users.c.organisation_id)
+        .where(cond)
+    ).first()
+    if row is None:
+        raise NotFound(f"no user {ref!r}")
+    out = dict(row._mapping)
+    out.pop("password_hash", None)
+    return out
+
+
+def reader_for(conn: Connection, user_ref: str | int) -> Reader:
+    """The policy's view of a user: organisation, role and sharing groups."""
+    user = get_user(conn, user_ref)
+    if not user["active"]:
+        raise Forbidden(f"user {user['email']} is deactivated")
+    return _reader(conn, user)
+
+
+def _reader(conn: Connection, user: dict[str, Any]) -> Reader:
+    group_ids = conn.execute(
+        select(sharing_group_members.c.group_id).where(
+            sharing_group_members.c.organisation_id == user["organisation_id"]
+        )
+    ).scalars()
+    return Reader(
+        user_id=user["id"],
+        email=user["email"],
+        organisation_id=user["organisation_id"],
+        role=Role(user["role"]),
+        group_ids=frozenset(group_ids),
+    )
+
+
+# --- API tokens --------------------------------------------------------------------------------
+
+
+def hash_token(token: str) -> str:
+    """Tokens are 256-bit random strings, so one SHA-256 makes them safe to store."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token: str
+    id: int
+    user_email: str
+    expires_at: int | None
+
+
+def create_token(
+    conn: Connection,
+    *,
+    user: str | int,
+    expires_days: float | None = None,
+    label: str = "",
+    token: str | None = None,
+    actor: Reader | None = None,
+) -> NewToken:
+    """Make an API token for ``user``; the clear token is returned once and never stored.
+
+    ``token`` fixes the token's value (the demo's known tokens); otherwise it is random.
+    """
+    target = get_user(conn, user)
+    if actor is not None and actor.user_id != target["id"]:
+        require_cert_admin(actor)
+    if expires_days is not None and expires_days <= 0:
+        raise Invalid("expiry must be a positive number of days")
+    clear = token or TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = now_us()
+    expires_at = now + int(expires_days * _US_PER_DAY) if expires_days else None
+    token_id = conn.execute(
+        insert(api_tokens)
+        .values(
+            user_id=target["id"],
+            token_hash=hash_token(clear),
+            prefix=clear[:8],
+            label=label,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        .returning(api_tokens.c.id)
+    ).scalar_one()
+    return NewToken(token=clear, id=token_id, user_email=target["email"], expires_at=expires_at)
+
+
+def list_tokens(conn: Connection, *, user: str | int | None = None) -> list[dict[str, Any]]:
+    q = (
+        select(api_tokens.c.id, api_tokens.c.prefix, api_tokens.c.label, api_tokens.c.created_at,
+               api_tokens.c.expires_at, api_tokens.c.revoked_at, api_tokens.c.last_used_at, users.c.email)
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .order_by(api_tokens.c.id)
+    )
+    if user is not None:
+        q = q.where(api_tokens.c.user_id == get_user(conn, user)["id"])
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def revoke_token(conn: Connection, token_id: int, *, actor: Reader | None = None) -> dict[str, Any]:
+    row = conn.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
+    if row is None:
+        raise NotFound(f"no token {token_id}")
+    if actor is not None and actor.user_id != row.user_id:
+        require_cert_admin(actor)
+    if row.revoked_at is None:
+        conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(revoked_at=now_us()))
+    return {"id": token_id, "revoked": True}
+
+
+def authenticate(conn: Connection, token: str, *, email: str | None = None) -> Reader:
+    """The reader a token stands for; with ``email`` (HTTP Basic) the token must be that user's."""
+    row = conn.execute(
+        select(api_tokens.c.id, api_tokens.c.expires_at, api_tokens.c.revoked_at, api_tokens.c.last_used_at,
+               users.c.id.label("user_id"), users.c.email, users.c.organisation_id, users.c.role, users.c.active)
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .where(api_tokens.c.token_hash == hash_token(token))
+    ).first()
+    now = now_us()
+    if row is None or (email is not None and row.email != email.strip().lower()):
+        raise Unauthenticated("invalid credentials")
+    if row.revoked_at is not None:
+        raise Unauthenticated("this token has been revoked")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise Unauthenticated("this token has expired")
+    if not row.active:
+        raise Unauthenticated("this user is deactivated")
+    return _reader(conn, {"id": row.user_id, "email": row.email, "organisation_id": row.organisation_id,
+                          "role": row.role})
+
+
+def token_needs_touch(conn: Connection, token: str) -> int | None:
+    """The id of a token whose last_used_at is stale (it is refreshed at most every 10 minutes)."""
+    row = conn.execute(
+        select(api_tokens.c.id, api_tokens.c.last_used_at).where(api_tokens.c.token_hash == hash_token(token))
+    ).first()
+    if row is None:
+        return None
+    if row.last_used_at is None or now_us() - row.last_used_at > _LAST_USED_EVERY_US:
+        return int(row.id)
+    return None
+
+
+def touch_token(conn: Connection, token_id: int) -> None:
+    conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(last_used_at=now_us()))
+
+
+# --- sharing groups ----------------------------------------------------------------------------
+
+
+def create_group(
+    conn: Connection,
+    *,
+    name: str,
+    members: list[str | int] = (),  # type: ignore[assignment]
+    description: str = "",
+    actor: Reader | None = None,
+) -> dict[str, Any]:
+    require_cert_admin(actor)
+    name = name.strip()
+    if not name:
+        raise Invalid("a sharing group needs a name")
+    if conn.execute(select(sharing_groups.c.id).where(func.lower(sharing_groups.c.name) == name.lower())).first():
+        raise Conflict(f"a sharing group named {name!r} exists already")
+    org_ids = sorted({get_organisation(conn, m)["id"] for m in members})
+    group_id = conn.execute(
+        insert(sharing_groups).values(name=name, description=description, created_at=now_us())
+        .returning(sharing_groups.c.id)
+    ).scalar_one()
+    if org_ids:
+        conn.execute(insert(sharing_group_members), [{"group_id": group_id, "organisation_id": o} for o in org_ids])
+    return get_group(conn, group_id)
+
+
+def get_group(conn: Connection, ref: str | int) -> dict[str, Any]:
+    if isinstance(ref, int) or str(ref).isdigit():
+        row = conn.execute(select(sharing_groups).where(sharing_groups.c.id == int(ref))).first()
+    else:
+        row = conn.execute(
+            select(sharing_groups).where(func.lower(sharing_groups.c.name) == str(ref).strip().lower())
+        ).first()
+    if row is None:
+        raise NotFound(f"no sharing group {ref!r}")
+    members = conn.execute(
+        select(organisations.c.id, organisations.c.name, organisations.c.short_name)
+        .join(sharing_group_members, sharing_group_members.c.organisation_id == organisations.c.id)
+        .where(sharing_group_members.c.group_id == row.id)
+        .order_by(organisations.c.name)
+    )
+    return {**dict(row._mapping), "members": [dict(m._mapping) for m in members]}
+
+
+def list_groups(conn: Connection) -> list[dict[str, Any]]:
+    ids = conn.execute(select(sharing_groups.c.id).order_by(sharing_groups.c.name)).scalars().all()
+    return [get_group(conn, i) for i in ids]
+
+
+def add_group_member(conn: Connection, group: str | int, organisation: str | int, *,
+                     actor: Reader | None = None) -> dict[str, Any]:
+    require_cert_admin(actor)
+    g = get_group(conn, group)
+    org = get_organisation(conn, organisation)
+    if all(m["id"] != org["id"] for m in g["members"]):
+        conn.execute(insert(sharing_group_members).values(group_id=g["id"], organisation_id=org["id"]))
+    return get_group(conn, g["id"])
+
+
+def remove_group_member(conn: Connection, group: str | int, organisation: str | int, *,
+                        actor: Reader | None = None) -> dict[str, Any]:
+    require_cert_admin(actor)
+    g = get_group(conn, group)
+    org = get_organisation(conn, organisation)
+    conn.execute(
+        delete(sharing_group_members).where(
+            sharing_group_members.c.group_id == g["id"], sharing_group_members.c.organisation_id == org["id"]
+        )
+    )
+    return get_group(conn, g["id"])

@@ -1,0 +1,112 @@
+"""The ASGI application: routers of each capability, one error shape, OpenAPI docs at /api/docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from nordcert import __version__
+from nordcert.config import Settings
+from nordcert.db import make_engine, migrate
+from nordcert.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NordcertError,
+    NotAcceptable,
+    NotFound,
+    TooLarge,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
+
+#: The one table from service errors to HTTP statuses.
+STATUS = {NotFound: 404, Unauthenticated: 401, Forbidden: 403, Invalid: 422, Conflict: 409, NotAcceptable: 406,
+          UnsupportedMediaType: 415, TooLarge: 413}
+_HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "too_large",
+               415: "unsupported_media_type", 422: "invalid"}
+
+
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The JSON body of every REST error."""
+    return {"error": code, "message": message, "details": details or []}
+
+
+def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
+    engine = engine or make_engine(settings)
+    migrate(engine)
+    app = FastAPI(
+        title="nordcert",
+        version=__version__,
+        summary="Threat-intelligence sharing for a financial-sector CERT and its members",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    _install_error_handlers(app)
+
+    from nordcert.accounts.api import router as accounts_router
+    from nordcert.intel.api import router as intel_router
+    from nordcert.taxii.api import router as collections_router
+    from nordcert.taxii.views import router as taxii_router
+    from nordcert.web.pages import router as pages_router
+
+    app.include_router(accounts_router, prefix="/api/v1")
+    app.include_router(intel_router, prefix="/api/v1")
+    app.include_router(collections_router, prefix="/api/v1")
+    app.include_router(taxii_router)
+    app.include_router(pages_router)
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """Entry point for multi-process serving (``uvicorn --factory``): settings from NORDCERT_* variables."""
+    return create_app(Settings())
+
+
+def taxii_error_body(status: int, title: str, description: str, details: list[dict[str, Any]] | None = None
+                     ) -> dict[str, Any]:
+    """The TAXII 2.1 error message resource (§3.6.1)."""
+    body: dict[str, Any] = {"title": title, "description": description, "http_status": str(status)}
+    if details:
+        body["details"] = {"problems": details}
+    return body
+
+
+def _error(request: Request, status: int, code: str, message: str, details: list[dict[str, Any]] | None = None,
+           headers: dict[str, str] | None = None) -> JSONResponse:
+    """One error answer: the TAXII error resource under /taxii2/, the REST error body elsewhere."""
+    if request.url.path.startswith("/taxii2"):
+        status = 400 if status == 422 else status  # TAXII 2.1 §3.6.2 has 400 for a bad request
+        return JSONResponse(taxii_error_body(status, code.replace("_", " "), message, details), status_code=status,
+                            headers=headers, media_type="application/taxii+json;version=2.1")
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NordcertError)
+    async def _service_error(request: Request, exc: NordcertError) -> JSONResponse:
+        status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+        headers = {"WWW-Authenticate": 'Bearer, Basic realm="nordcert"'} if status == 401 else None
+        return _error(request, status, exc.code, exc.message, exc.details, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "reason": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        return _error(request, 422, "invalid", "the request is not valid", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        return _error(request, exc.status_code, code, str(exc.detail), None, getattr(exc, "headers", None))

@@ -1,0 +1,88 @@
+"""Settings: declared once, each with its description, built at the entry point and passed down.
+
+No other module reads the environment. Every field can be set as ``NORDCERT_<NAME>``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TlpName = Literal["clear", "green", "amber", "amber+strict", "red"]
+
+#: Namespace for identifiers this instance derives (its STIX identity, organisations' identities).
+NORDCERT_NAMESPACE = uuid.UUID("5a1e0c3e-8d0f-4c7e-9b5e-6e6f72646365")
+
+
+class Settings(BaseSettings):
+    """One instance's configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="NORDCERT_", extra="ignore")
+
+    home: Path = Field(
+        default=Path("./nordcert-data"),
+        description="Instance folder: holds the SQLite store (nordcert.sqlite3) unless database_url is set.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the store, e.g. postgresql+psycopg://user@host/db. "
+        "Default: a SQLite file in the instance folder.",
+    )
+    instance_name: str = Field(
+        default="nordcert",
+        description="This instance's name; anonymous submissions show it as their creator.",
+    )
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="'production' refuses insecure settings (e.g. binding the demo tokens).",
+    )
+    default_tlp: TlpName = Field(
+        default="amber",
+        description="TLP given to submitted objects that carry no TLP marking and whose submission names none. "
+        "Untagged is never treated as CLEAR.",
+    )
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = Field(
+        default="FULL",
+        description="SQLite PRAGMA synchronous (WAL mode). FULL makes every committed transaction durable.",
+    )
+    ingest_chunk_size: int = Field(
+        default=2000,
+        ge=1,
+        le=100_000,
+        description="Objects validated and written per bulk statement during ingest.",
+    )
+    max_request_bytes: int = Field(
+        default=200 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the API accepts (bytes); larger bundles go through the CLI importer.",
+    )
+    max_reported_errors: int = Field(
+        default=1000,
+        ge=1,
+        description="At most this many rejected objects are listed in one error answer (the count is always exact).",
+    )
+
+    @model_validator(mode="after")
+    def _refuse_insecure(self) -> Settings:
+        if self.environment == "production" and self.sqlite_synchronous == "OFF":
+            raise ValueError("sqlite_synchronous=OFF loses committed data on a crash; refused in production")
+        return self
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.home / "nordcert.sqlite3"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def instance_identity_id(self) -> str:
+        """The STIX identity that stands for this instance (and for anonymous members)."""
+        return f"identity--{uuid.uuid5(NORDCERT_NAMESPACE, 'instance:' + self.instance_name)}"

@@ -1,0 +1,105 @@
+"""The store: one SQLAlchemy engine per process, SQLite (WAL) by default, PostgreSQL in production.
+
+Tables are declared in each capability's ``tables.py`` against :data:`metadata`; the schema is
+created and upgraded only by the Alembic migrations in ``nordcert/migrations``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import BigInteger, Connection, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy.pool import QueuePool
+
+from nordcert.config import Settings
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: 64-bit integer keys; INTEGER on SQLite so that a primary key is the rowid.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def make_engine(settings: Settings) -> Engine:
+    """Build the engine for the configured store, with SQLite set up for WAL and concurrent access."""
+    url = settings.resolved_database_url
+    if url.startswith("sqlite"):
+        if url.startswith("sqlite:///") and ":memory:" not in url:
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        # A small pool: each new SQLite connection costs a file open and the PRAGMAs below.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=QueuePool,
+                               pool_size=8, max_overflow=24)
+        _configure_sqlite(engine, settings.sqlite_synchronous)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy issue BEGIN itself, so a transaction starts as IMMEDIATE when we write.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA cache_size=-65536")
+        cur.execute("PRAGMA temp_store=MEMORY")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A writing transaction takes the write lock up front (IMMEDIATE), so two writers queue on
+        # busy_timeout instead of one failing when it upgrades a stale read snapshot; readers never wait.
+        if conn.get_execution_options().get("nordcert_write", True):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def is_postgres(conn: Connection | Engine) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+@contextmanager
+def transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
+    """One unit of work: committed when the block ends, rolled back entirely if it raises.
+
+    ``write=False`` marks a read-only unit, which on SQLite never waits for a writer.
+    """
+    with engine.connect() as conn:
+        conn = conn.execution_options(nordcert_write=write)
+        with conn.begin():
+            yield conn
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the store's schema to the newest migration (idempotent)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def import_all_tables() -> MetaData:
+    """Import every capability's tables so :data:`metadata` is complete (migrations and tests use it)."""
+    from nordcert.accounts import tables as _accounts  # noqa: F401
+    from nordcert.intel import tables as _intel  # noqa: F401
+    from nordcert.taxii import tables as _taxii  # noqa: F401
+
+    return metadata

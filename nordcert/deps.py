@@ -1,0 +1,91 @@
+"""What every API route may ask for: settings, store connections and the authenticated reader.
+
+Routes name these as ``Annotated`` aliases (``ReadConn``, ``WriteConn``, ``CurrentReader``…) and hold
+no SQL, commits or permission checks of their own.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Connection, Engine
+
+from nordcert.accounts import service as accounts
+from nordcert.config import Settings
+from nordcert.db import transaction
+from nordcert.errors import Unauthenticated
+from nordcert.sharing.policy import Reader
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def read_conn(request: Request) -> Iterator[Connection]:
+    with transaction(get_engine(request), write=False) as conn:
+        yield conn
+
+
+def write_conn(request: Request) -> Iterator[Connection]:
+    with transaction(get_engine(request), write=True) as conn:
+        yield conn
+
+
+def _credentials(request: Request) -> tuple[str, str | None] | None:
+    """(token, email) from ``Authorization: Bearer TOKEN`` or ``Basic base64(email:token)``."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    scheme = scheme.lower()
+    if scheme == "bearer" and value.strip():
+        return value.strip(), None
+    if scheme == "basic":
+        try:
+            email, sep, token = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise Unauthenticated("malformed Basic credentials") from None
+        if sep and token:
+            return token, email
+        raise Unauthenticated("Basic credentials need the user's email and an API token as password")
+    raise Unauthenticated("use Authorization: Bearer TOKEN, or Basic with your email and a token")
+
+
+def optional_reader(request: Request) -> Reader | None:
+    """The authenticated reader, or None for a request without credentials (public reads)."""
+    creds = _credentials(request)
+    if creds is None:
+        return None
+    token, email = creds
+    engine = get_engine(request)
+    with transaction(engine, write=False) as conn:
+        reader = accounts.authenticate(conn, token, email=email)
+        stale = accounts.token_needs_touch(conn, token)
+    if stale is not None:
+        with transaction(engine) as conn:
+            accounts.touch_token(conn, stale)
+    return reader
+
+
+def current_reader(reader: Annotated[Reader | None, Depends(optional_reader)]) -> Reader:
+    if reader is None:
+        raise Unauthenticated("authentication required: Authorization: Bearer TOKEN")
+    return reader
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ReadConn = Annotated[Connection, Depends(read_conn, scope="function")]
+# "function" scope: the transaction commits (or rolls back) before the response is sent.
+WriteConn = Annotated[Connection, Depends(write_conn, scope="function")]
+OptionalReader = Annotated[Reader | None, Depends(optional_reader)]
+CurrentReader = Annotated[Reader, Depends(current_reader)]

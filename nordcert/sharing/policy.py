@@ -1,0 +1,134 @@
+"""Who may see what: the one place that decides (DESIGN.md, "The sharing model").
+
+Every read path asks :func:`visible` (one object in Python) or :func:`visible_clause` (a SQL filter
+for a listing). Both follow the TLP 2.0 table below and are checked against each other and
+against a plain oracle of the table by property-based tests.
+
+| TLP          | who may read it on this instance                                   |
+|--------------|--------------------------------------------------------------------|
+| CLEAR        | anyone, also without logging in                                    |
+| GREEN        | every member organisation                                          |
+| AMBER        | the sharing group's members (without a group, every member)        |
+| AMBER+STRICT | the sharing group's member organisations only                      |
+| RED          | the named recipient organisations only                             |
+
+The creator organisation always sees its own objects; CERT staff (``cert_admin``) see everything.
+AMBER+STRICT without a group has no audience beyond the creator (and CERT staff): untagged
+audiences are never widened.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, Table, and_, exists, false, or_, select, true
+
+from nordcert.sharing.tlp import Tlp
+
+
+class Role(enum.StrEnum):
+    CERT_ADMIN = "cert_admin"
+    ANALYST = "analyst"
+    READER = "reader"
+    RISK_OFFICER = "risk_officer"
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """An authenticated user, as the policy needs to know them."""
+
+    user_id: int
+    email: str
+    organisation_id: int
+    role: Role
+    group_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def is_cert_staff(self) -> bool:
+        return self.role is Role.CERT_ADMIN
+
+
+@dataclass(frozen=True, slots=True)
+class Sharing:
+    """The sharing attributes every shared thing carries."""
+
+    creator_org_id: int | None
+    tlp: Tlp
+    group_id: int | None = None
+    recipients: frozenset[int] = frozenset()
+    anonymous: bool = False
+
+
+def visible(item: Sharing, reader: Reader | None) -> bool:
+    """May ``reader`` (None: not logged in) read ``item``?"""
+    if reader is None:
+        return item.tlp is Tlp.CLEAR
+    if reader.is_cert_staff:
+        return True
+    if item.creator_org_id is not None and item.creator_org_id == reader.organisation_id:
+        return True
+    if item.tlp <= Tlp.GREEN:
+        return True
+    if item.tlp is Tlp.AMBER:
+        return item.group_id is None or item.group_id in reader.group_ids
+    if item.tlp is Tlp.AMBER_STRICT:
+        return item.group_id is not None and item.group_id in reader.group_ids
+    return reader.organisation_id in item.recipients
+
+
+def visible_clause(reader: Reader | None, table: Table, recipients: Table) -> ColumnElement[bool]:
+    """The SQL form of :func:`visible` for rows of ``table``.
+
+    ``table`` has the columns ``creator_org_id``, ``tlp``, ``group_id`` and a key ``date_added``;
+    ``recipients`` maps ``date_added`` to ``organisation_id`` for RED rows.
+    """
+    c = table.c
+    if reader is None:
+        return c.tlp == int(Tlp.CLEAR)
+    if reader.is_cert_staff:
+        return true()
+    groups = sorted(reader.group_ids)
+    named = exists(
+        select(recipients.c.date_added).where(
+            recipients.c.date_added == c.date_added,
+            recipients.c.organisation_id == reader.organisation_id,
+        )
+    )
+    return or_(
+        c.creator_org_id == reader.organisation_id,
+        c.tlp <= int(Tlp.GREEN),
+        and_(c.tlp == int(Tlp.AMBER), or_(c.group_id.is_(None), c.group_id.in_(groups) if groups else false())),
+        and_(c.tlp == int(Tlp.AMBER_STRICT), c.group_id.in_(groups) if groups else false()),
+        and_(c.tlp == int(Tlp.RED), named),
+    )
+
+
+def creator_visible(item: Sharing, reader: Reader | None) -> bool:
+    """May ``reader`` learn which organisation created ``item``? Not for anonymous submissions."""
+    if not item.anonymous:
+        return True
+    if reader is None:
+        return False
+    return reader.is_cert_staff or reader.organisation_id == item.creator_org_id
+
+
+def may_forward(item: Sharing, peer_group_ids: Iterable[int]) -> bool:
+    """May federation send ``item`` to a peer that belongs to ``peer_group_ids``?"""
+    if item.tlp <= Tlp.GREEN:
+        return True
+    if item.tlp is Tlp.AMBER:
+        return item.group_id is not None and item.group_id in set(peer_group_ids)
+    return False
+
+
+def may_modify(item: Sharing, reader: Reader) -> bool:
+    """May ``reader`` version, revoke, delete or re-share ``item``?
+
+    CERT staff, and the analysts of its creator organisation (not its read-only or risk roles).
+    """
+    if reader.is_cert_staff:
+        return True
+    return (reader.role is Role.ANALYST and item.creator_org_id is not None
+            and item.creator_org_id == reader.organisation_id)

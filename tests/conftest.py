@@ -1,0 +1,52 @@
+"""Fixtures: a real, freshly migrated store for every test.
+
+SQLite by default (a temporary file). With ``NORDCERT_TEST_POSTGRES_URL`` set (for example
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``) every test gets a fresh PostgreSQL
+schema instead, dropped afterwards: the same suite runs on both stores.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from nordcert.config import Settings
+from nordcert.db import make_engine, migrate
+
+POSTGRES_URL = os.environ.get("NORDCERT_TEST_POSTGRES_URL")
+
+
+def _pg_url_with_schema(url: str, schema: str) -> str:
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    """Settings of a fresh instance whose store is migrated and empty."""
+    if POSTGRES_URL:
+        schema = "t_" + uuid.uuid4().hex[:16]
+        admin = create_engine(POSTGRES_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        try:
+            yield Settings(home=tmp_path, database_url=_pg_url_with_schema(POSTGRES_URL, schema))
+        finally:
+            with admin.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
+    else:
+        yield Settings(home=tmp_path)
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    eng = make_engine(settings)
+    migrate(eng)
+    yield eng
+    eng.dispose()
