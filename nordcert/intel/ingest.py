@@ -1,0 +1,343 @@
+"""Bulk ingest of STIX 2.1 objects: validate, version, share, write, all or nothing.
+
+A batch is streamed in chunks: each chunk is validated, checked against the versions already
+stored with one query, and written with one executemany per table. The whole batch is one
+transaction, so one invalid object anywhere rejects it with every problem listed by
+(index, id, reason) and nothing is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import itemgetter
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Table, bindparam, select, update
+
+from nordcert.accounts import service as accounts
+from nordcert.clock import now_us
+from nordcert.config import Settings
+from nordcert.db import is_postgres
+from nordcert.errors import Forbidden, Invalid
+from nordcert.intel.tables import ingest_clock, object_labels, object_recipients, stix_objects
+from nordcert.intel.validate import Checked, ObjectError, check_object
+from nordcert.sharing.policy import Reader, Role
+from nordcert.sharing.tlp import MARKING_TLP, TLP2_EXTENSION_ID, Tlp, tlp_of_markings, with_tlp_marking
+
+_WELL_KNOWN_CLEAR = frozenset({*MARKING_TLP, TLP2_EXTENSION_ID})
+# Objects of one bundle share a handful of marking lists: decide each list's TLP once.
+_tlp_of_refs = lru_cache(maxsize=1024)(tlp_of_markings)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Who submits, and the sharing the submission asks for."""
+
+    creator_org_id: int | None
+    submitted_by: int | None
+    tlp: Tlp | None = None
+    group_id: int | None = None
+    recipients: frozenset[int] = frozenset()
+    anonymous: bool = False
+    is_cert_staff: bool = False
+
+    def effective_tlp(self, marked: Tlp | None, default: Tlp) -> Tlp:
+        """Strictest of the object's marking and the submission's TLP: sharing only ever tightens.
+
+        A sharing group implies at least AMBER, named recipients imply RED.
+        """
+        given = [t for t in (marked, self.tlp) if t is not None]
+        tlp = max(given) if given else default
+        if self.group_id is not None:
+            tlp = max(tlp, Tlp.AMBER)
+        if self.recipients:
+            tlp = Tlp.RED
+        return tlp
+
+
+def submission_for(
+    conn: Connection,
+    reader: Reader,
+    *,
+    tlp: str | None = None,
+    group: str | int | None = None,
+    recipients: Iterable[str | int] = (),
+    anonymous: bool = False,
+) -> Submission:
+    """Check that ``reader`` may submit with this sharing and resolve the names it uses."""
+    if reader.role not in (Role.ANALYST, Role.CERT_ADMIN):
+        raise Forbidden(f"role {reader.role.value} may not submit intel (analyst or cert_admin needed)")
+    group_id = None
+    if group is not None:
+        g = accounts.get_group(conn, group)
+        if not reader.is_cert_staff and g["id"] not in reader.group_ids:
+            raise Forbidden(f"your organisation is not a member of the sharing group {g['name']!r}")
+        group_id = g["id"]
+    recipient_ids = frozenset(accounts.get_organisation(conn, r)["id"] for r in recipients)
+    return Submission(
+        creator_org_id=reader.organisation_id,
+        submitted_by=reader.user_id,
+        tlp=Tlp.parse(tlp) if tlp else None,
+        group_id=group_id,
+        recipients=recipient_ids,
+        anonymous=anonymous,
+        is_cert_staff=reader.is_cert_staff,
+    )
+
+
+@dataclass
+class IngestResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    first_date_added: int | None = None
+    last_date_added: int | None = None
+    ids: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged, "rejected": 0,
+                "total": self.total}
+
+
+class _Clock:
+    """Hands out date_added values for one transaction, strictly above every value stored before."""
+
+    def __init__(self, conn: Connection) -> None:
+        q = select(ingest_clock.c.last_date_added).where(ingest_clock.c.id == 1)
+        if is_postgres(conn):
+            q = q.with_for_update()  # serialise writers: nothing commits below a value already read
+        last = conn.execute(q).scalar_one()  # the row is created by the first migration
+        self.conn = conn
+        self.last = last
+
+    def take(self, n: int) -> int:
+        """Reserve ``n`` consecutive values; returns the first."""
+        first = max(now_us(), self.last + 1)
+        self.last = first + n - 1
+        return first
+
+    def save(self) -> None:
+        self.conn.execute(update(ingest_clock).where(ingest_clock.c.id == 1).values(last_date_added=self.last))
+
+
+def ingest(
+    conn: Connection,
+    objects: Iterable[Any],
+    submission: Submission,
+    settings: Settings,
+    *,
+    on_progress: Callable[[int], None] | None = None,
+    keep_ids: bool = False,
+) -> IngestResult:
+    """Store a batch of STIX objects in the open transaction ``conn``; raise :class:`Invalid` if any is bad.
+
+    The caller's transaction must roll back on the exception; nothing is then stored.
+    """
+    result = IngestResult()
+    problems = _Problems(settings.max_reported_errors)
+    writer = _Writer(conn, submission, settings, result, problems, keep_ids)
+    chunk: list[tuple[int, Checked]] = []
+    seen = 0
+    for index, obj in enumerate(objects):
+        seen = index + 1
+        try:
+            checked = check_object(obj)
+        except ObjectError as exc:
+            oid = obj.get("id") if isinstance(obj, dict) else None
+            problems.add(index, oid if isinstance(oid, str) else None, str(exc))
+            continue
+        if problems.count:
+            continue  # the batch is lost; keep validating to report every problem
+        chunk.append((index, checked))
+        if len(chunk) >= settings.ingest_chunk_size:
+            writer.write(chunk)
+            chunk = []
+            if on_progress:
+                on_progress(seen)
+    if chunk and not problems.count:
+        writer.write(chunk)
+    if on_progress:
+        on_progress(seen)
+    if problems.count:
+        raise Invalid(f"{problems.count} of {seen} objects rejected; nothing was stored", details=problems.listed)
+    writer.finish()
+    return result
+
+
+class _Problems:
+    """Every rejected object is counted; the first ``limit`` are listed."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+        self.listed: list[dict[str, Any]] = []
+
+    def add(self, index: int, stix_id: str | None, reason: str) -> None:
+        self.count += 1
+        if len(self.listed) < self.limit:
+            self.listed.append({"index": index, "id": stix_id, "reason": reason})
+
+
+class _Writer:
+    def __init__(self, conn: Connection, sub: Submission, settings: Settings, result: IngestResult,
+                 problems: _Problems, keep_ids: bool) -> None:
+        self.conn = conn
+        self.problems = problems
+        self.sub = sub
+        self.default_tlp = Tlp.parse(settings.default_tlp)
+        self.result = result
+        self.keep_ids = keep_ids
+        self.clock = _Clock(conn)
+        self.pg = is_postgres(conn)
+        self._insert_sql: dict[str, str] = {}
+        self._sharing: dict[Tlp | None, tuple[Tlp, int | None, bool]] = {}
+        # The ids of a chunk travel as one parameter (an array, or JSON for SQLite), not thousands.
+        ids_in = "= ANY(%s)" if self.pg else "IN (SELECT value FROM json_each(?))"
+        self._versions_sql = (
+            "SELECT stix_id, modified, is_latest, creator_org_id FROM stix_objects "
+            f"WHERE stix_id {ids_in} ORDER BY stix_id, date_added"
+        )
+
+    def _id_list(self, ids: list[str]) -> Any:
+        return ids if self.pg else orjson.dumps(ids).decode()
+
+    def _sharing_for(self, marked: Tlp | None) -> tuple[Tlp, int | None, bool]:
+        """(TLP, group, has named recipients) of an object marked ``marked`` in this submission."""
+        decided = self._sharing.get(marked)
+        if decided is None:
+            sub = self.sub
+            tlp = sub.effective_tlp(marked, self.default_tlp)
+            group_id = sub.group_id if tlp in (Tlp.AMBER, Tlp.AMBER_STRICT) else None
+            decided = self._sharing[marked] = (tlp, group_id, bool(sub.recipients) and tlp is Tlp.RED)
+        return decided
+
+    def write(self, chunk: list[tuple[int, Checked]]) -> None:
+        ids = list({c.stix_id for _, c in chunk})
+        # One query: every stored version of the chunk's ids.
+        versions: dict[str, dict[int, tuple[bool, int | None]]] = {}
+        origin: dict[str, int | None] = {}  # the organisation that created each object (its first version)
+        for sid, modified, is_latest, creator in self.conn.exec_driver_sql(self._versions_sql, (self._id_list(ids),)):
+            versions.setdefault(sid, {})[modified] = (bool(is_latest), creator)
+            origin.setdefault(sid, creator)
+        latest: dict[str, tuple[int, dict[str, Any] | None]] = {}
+        for sid, vs in versions.items():
+            for mod, (is_latest, _creator) in vs.items():
+                if is_latest:
+                    latest[sid] = (mod, None)
+        rows: list[dict[str, Any]] = []
+        labels: list[dict[str, Any]] = []
+        demote: list[dict[str, Any]] = []
+        sub = self.sub
+        for index, c in chunk:
+            stored = versions.get(c.stix_id)
+            if stored is not None and c.modified in stored:
+                self.result.unchanged += 1
+                continue
+            if stored:
+                creator = origin[c.stix_id]
+                if not sub.is_cert_staff and creator != sub.creator_org_id:
+                    self.problems.add(index, c.stix_id, "only the organisation that created this object may add versions")
+                    continue
+                self.result.updated += 1
+            else:
+                self.result.created += 1
+            # A new version keeps the object's creator, even when CERT staff add it.
+            creator_org_id = origin.setdefault(c.stix_id, sub.creator_org_id)
+            versions.setdefault(c.stix_id, {})[c.modified] = (False, creator_org_id)
+            row = self._row(c, creator_org_id)
+            current = latest.get(c.stix_id)
+            if current is None or c.modified > current[0]:
+                if current is not None:
+                    if current[1] is None:
+                        demote.append({"sid": c.stix_id, "mod": current[0]})
+                    else:
+                        current[1]["is_latest"] = False
+                row["is_latest"] = True
+                latest[c.stix_id] = (c.modified, row)
+            rows.append(row)
+            for label in c.obj.get("labels", ()):
+                labels.append({"date_added": None, "label": label[:250], "_row": row})
+        if self.problems.count or not rows:
+            return
+        first = self.clock.take(len(rows))
+        for i, row in enumerate(rows):
+            row["date_added"] = first + i
+        for lab in labels:
+            lab["date_added"] = lab.pop("_row")["date_added"]
+        if self.result.first_date_added is None:
+            self.result.first_date_added = first
+        self.result.last_date_added = first + len(rows) - 1
+        if self.keep_ids:
+            self.result.ids.extend(r["stix_id"] for r in rows)
+        if demote:
+            self.conn.execute(
+                update(stix_objects)
+                .where(stix_objects.c.stix_id == bindparam("sid"), stix_objects.c.modified == bindparam("mod"))
+                .values(is_latest=False),
+                demote,
+            )
+        self._insert_many(stix_objects, rows)
+        if labels:
+            # A label repeated within one object is stored once.
+            unique = list({(x["date_added"], x["label"]): x for x in labels}.values())
+            self._insert_many(object_labels, unique)
+        named = [{"date_added": r["date_added"], "organisation_id": o}
+                 for r in rows if r["has_recipients"] for o in sorted(sub.recipients)]
+        if named:
+            self._insert_many(object_recipients, named)
+
+    def _insert_many(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """One DBAPI executemany of plain tuples: the bulk path without per-row SQLAlchemy processing."""
+        names = [col.name for col in table.columns]
+        sql = self._insert_sql.get(table.name)
+        if sql is None:
+            mark = "%s" if self.pg else "?"
+            sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(mark for _ in names)})"
+            self._insert_sql[table.name] = sql
+        row_values = itemgetter(*names)
+        self.conn.exec_driver_sql(sql, [row_values(r) for r in rows])
+
+    def _row(self, c: Checked, creator_org_id: int | None) -> dict[str, Any]:
+        obj = c.obj
+        sub = self.sub
+        if c.stix_id in _WELL_KNOWN_CLEAR:
+            tlp = Tlp.CLEAR  # the TLP definitions themselves are public
+            group_id, has_recipients = None, False
+        else:
+            refs = obj.get("object_marking_refs")
+            marked = _tlp_of_refs(tuple(refs)) if refs else None
+            tlp, group_id, has_recipients = self._sharing_for(marked)
+            if marked is not tlp or (refs and refs[0] != tlp.marking_id):
+                obj["object_marking_refs"] = with_tlp_marking(refs, tlp)
+        name = obj.get("name")
+        desc = obj.get("description")
+        return {
+            "date_added": None,
+            "stix_id": c.stix_id,
+            "type": c.type,
+            "spec_version": c.spec_version,
+            "modified": c.modified,
+            "created": c.created,
+            "is_latest": False,
+            "revoked": c.revoked,
+            "valid_until": c.valid_until,
+            "creator_org_id": creator_org_id,
+            "submitted_by": sub.submitted_by,
+            "tlp": int(tlp),
+            "group_id": group_id,
+            "anonymous": sub.anonymous,
+            "has_recipients": has_recipients,
+            "name": name if isinstance(name, str) else None,
+            "description": desc if isinstance(desc, str) else None,
+            "body": orjson.dumps(obj).decode(),
+        }
+
+    def finish(self) -> None:
+        self.clock.save()

@@ -1,0 +1,41 @@
+"""Output models of the objects API (they document the answers in the OpenAPI spec)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ObjectMeta(BaseModel):
+    date_added: str = Field(description="when this server stored this version (strictly increasing)")
+    tlp: str = Field(description="clear, green, amber, amber+strict or red")
+    sharing_group: str | None
+    creator: str = Field(description="creator organisation's short name, or 'anonymous member'")
+    anonymous: bool
+    revoked: bool
+    version: str | None = Field(description="the version's `modified` timestamp")
+    recipients: list[str] | None = Field(default=None, description="named recipients (TLP:RED), shown to the creator")
+
+
+class ObjectOut(BaseModel):
+    object: dict[str, Any] = Field(description="the STIX 2.1 object as stored")
+    meta: ObjectMeta
+
+
+class ObjectPage(BaseModel):
+    objects: list[ObjectOut]
+    next: str | None = Field(description="cursor of the next page; null on the last page")
+
+
+class IngestSummary(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    total: int
+
+
+class VersionsOut(BaseModel):
+    id: str
+    versions: list[str]
