@@ -1,0 +1,74 @@
+"""CLI: serve the API, and the demo instance."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from nordcert.cli.common import JsonOpt, settings_of
+from nordcert.cli.output import console, emit_json
+from nordcert.errors import Invalid
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("demo")(demo)
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes (PostgreSQL stores).")] = 1,
+) -> None:
+    """Serve the REST API (OpenAPI docs at /api/docs) and the web pages."""
+    import uvicorn
+
+    from nordcert.app import create_app
+
+    settings = settings_of(ctx)
+    if workers > 1 and settings.database_url is None:
+        raise Invalid("several workers need a PostgreSQL store (NORDCERT_DATABASE_URL); SQLite serves from one")
+    app = create_app(settings)  # migrates the store once, before any worker starts
+    console.print(f"nordcert serving on http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)")
+    if workers > 1:
+        # Worker processes build their settings from the environment: hand this instance's down.
+        os.environ["NORDCERT_HOME"] = str(settings.home)
+        os.environ["NORDCERT_DATABASE_URL"] = str(settings.database_url)
+        uvicorn.run("nordcert.app:create_app_from_environment", factory=True, host=host, port=port,
+                    workers=workers, log_level="info")
+    else:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def demo(
+    ctx: typer.Context,
+    instance: Annotated[Optional[Path], typer.Option("--instance", help="Demo instance folder (rebuilt on every run).")] = None,  # noqa: UP045,E501
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the demo instance and exit.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build a demo instance (Nordic members, sharing groups, real public intel) and serve it."""
+    import uvicorn
+
+    from nordcert.app import create_app
+    from nordcert.demo.builder import build_demo
+
+    base = settings_of(ctx)
+    settings = base.model_copy(update={"home": instance or Path("./nordcert-demo"), "database_url": None,
+                                       "instance_name": "Nordic Financial CERT (demo)"})
+    info = build_demo(settings, progress=not as_json)
+    if as_json:
+        info.pop("banner")
+        emit_json({**info, "url": None if no_serve else f"http://{host}:{port}/"})
+    else:
+        console.print(info["banner"])
+    if no_serve:
+        return
+    if not as_json:
+        console.print(f"\nServing on [bold]http://{host}:{port}/[/]  ·  API docs: http://{host}:{port}/api/docs  ·  Ctrl-C stops")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
