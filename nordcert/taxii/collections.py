@@ -1,0 +1,175 @@
+"""TAXII collections: named views over the store, each with read and write rights per organisation.
+
+Kinds: ``sector`` (everything the reader may see), ``group`` (one sharing group's objects; writes
+are shared with that group), ``outbox`` (one organisation's own objects). The sharing policy
+still filters every object a collection returns.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, and_, delete, insert, or_, select, true
+
+from nordcert.accounts import service as accounts
+from nordcert.accounts.service import require_cert_admin
+from nordcert.clock import now_us
+from nordcert.errors import Conflict, Invalid, NotFound
+from nordcert.intel.tables import stix_objects
+from nordcert.sharing.policy import Reader
+from nordcert.taxii.tables import taxii_collection_access, taxii_collections
+
+KINDS = ("sector", "group", "outbox")
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: str
+    title: str
+    description: str
+    kind: str
+    group_id: int | None
+    organisation_id: int | None
+    can_read: bool
+    can_write: bool
+
+    def as_taxii(self) -> dict[str, Any]:
+        """The collection resource (TAXII 2.1 §5.2.1)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "can_read": self.can_read,
+            "can_write": self.can_write,
+            "media_types": ["application/stix+json;version=2.1"],
+        }
+
+    def view_clause(self, reader: Reader) -> ColumnElement[bool]:
+        """The rows this collection shows (the sharing policy then filters them for ``reader``).
+
+        An outbox names its owner as the creator of everything in it, so it leaves out the owner's
+        anonymous submissions for everyone who may not know who made them.
+        """
+        if self.kind == "group":
+            return stix_objects.c.group_id == self.group_id
+        if self.kind == "outbox":
+            own = stix_objects.c.creator_org_id == self.organisation_id
+            if reader.is_cert_staff or reader.organisation_id == self.organisation_id:
+                return own
+            return and_(own, stix_objects.c.anonymous.is_(False))
+        return true()
+
+
+def create_collection(
+    conn: Connection,
+    *,
+    title: str,
+    kind: str = "sector",
+    description: str = "",
+    group: str | int | None = None,
+    organisation: str | int | None = None,
+    read_all: bool = False,
+    write_all: bool = False,
+    readers: list[str | int] = (),  # type: ignore[assignment]
+    writers: list[str | int] = (),  # type: ignore[assignment]
+    collection_id: str | None = None,
+    actor: Reader | None = None,
+) -> dict[str, Any]:
+    """Add a collection. A group collection's members, and an outbox's owner, read and write it by default."""
+    require_cert_admin(actor)
+    if kind not in KINDS:
+        raise Invalid(f"collection kind {kind!r} is not one of: {', '.join(KINDS)}")
+    if not title.strip():
+        raise Invalid("a collection needs a title")
+    if conn.execute(select(taxii_collections.c.id).where(taxii_collections.c.title == title.strip())).first():
+        raise Conflict(f"a collection titled {title!r} exists already")
+    group_id = org_id = None
+    rights: dict[int, list[bool]] = {}
+    if kind == "group":
+        if group is None:
+            raise Invalid("a group collection needs --group")
+        g = accounts.get_group(conn, group)
+        group_id = g["id"]
+        for m in g["members"]:
+            rights[m["id"]] = [True, True]
+    elif kind == "outbox":
+        if organisation is None:
+            raise Invalid("an outbox collection needs --org")
+        org_id = accounts.get_organisation(conn, organisation)["id"]
+        rights[org_id] = [True, True]
+    for ref in readers:
+        rights.setdefault(accounts.get_organisation(conn, ref)["id"], [False, False])[0] = True
+    for ref in writers:
+        rights.setdefault(accounts.get_organisation(conn, ref)["id"], [False, False])[1] = True
+    cid = str(uuid.UUID(collection_id)) if collection_id else str(uuid.uuid4())
+    conn.execute(insert(taxii_collections).values(
+        id=cid, title=title.strip(), description=description, kind=kind, group_id=group_id,
+        organisation_id=org_id, read_all=read_all, write_all=write_all, created_at=now_us(),
+    ))
+    if rights:
+        conn.execute(insert(taxii_collection_access), [
+            {"collection_id": cid, "organisation_id": o, "can_read": r, "can_write": w}
+            for o, (r, w) in sorted(rights.items())
+        ])
+    return describe(conn, cid)
+
+
+def describe(conn: Connection, collection_id: str) -> dict[str, Any]:
+    """A collection with every organisation's rights (for administrators)."""
+    row = conn.execute(select(taxii_collections).where(taxii_collections.c.id == collection_id)).first()
+    if row is None:
+        raise NotFound(f"no collection {collection_id}")
+    access = conn.execute(
+        select(taxii_collection_access).where(taxii_collection_access.c.collection_id == collection_id)
+    ).all()
+    orgs = {o["id"]: o["short_name"] for o in accounts.list_organisations(conn)}
+    return {
+        **{k: v for k, v in row._mapping.items() if k != "created_at"},
+        "readers": "all members" if row.read_all else sorted(orgs[a.organisation_id] for a in access if a.can_read),
+        "writers": "all members" if row.write_all else sorted(orgs[a.organisation_id] for a in access if a.can_write),
+    }
+
+
+def list_all(conn: Connection) -> list[dict[str, Any]]:
+    ids = conn.execute(select(taxii_collections.c.id).order_by(taxii_collections.c.title)).scalars().all()
+    return [describe(conn, i) for i in ids]
+
+
+def remove_collection(conn: Connection, ref: str, *, actor: Reader | None = None) -> dict[str, Any]:
+    require_cert_admin(actor)
+    row = conn.execute(
+        select(taxii_collections.c.id).where(or_(taxii_collections.c.id == ref, taxii_collections.c.title == ref))
+    ).first()
+    if row is None:
+        raise NotFound(f"no collection {ref!r}")
+    conn.execute(delete(taxii_collections).where(taxii_collections.c.id == row.id))
+    return {"id": row.id, "removed": True}
+
+
+def for_reader(conn: Connection, reader: Reader) -> list[Collection]:
+    """The collections ``reader`` may read or write (TAXII 2.1 §5.1 lists only those)."""
+    access = taxii_collection_access
+    rows = conn.execute(
+        select(taxii_collections, access.c.can_read, access.c.can_write)
+        .outerjoin(access, (access.c.collection_id == taxii_collections.c.id)
+                   & (access.c.organisation_id == reader.organisation_id))
+        .order_by(taxii_collections.c.title)
+    ).all()
+    out = []
+    for r in rows:
+        can_read = reader.is_cert_staff or r.read_all or bool(r.can_read)
+        can_write = reader.is_cert_staff or r.write_all or bool(r.can_write)
+        if can_read or can_write:
+            out.append(Collection(r.id, r.title, r.description, r.kind, r.group_id, r.organisation_id,
+                                  can_read, can_write))
+    return out
+
+
+def get_for_reader(conn: Connection, reader: Reader, collection_id: str) -> Collection:
+    """A collection the reader has some right on; a collection they have none on does not exist for them."""
+    for c in for_reader(conn, reader):
+        if c.id == collection_id:
+            return c
+    raise NotFound(f"no collection {collection_id}")

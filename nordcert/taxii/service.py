@@ -1,0 +1,290 @@
+"""TAXII 2.1 object endpoints over the store (TAXII 2.1 §5.3-§5.8, §4.3 status).
+
+Every query is the collection's view AND the sharing policy's clause for the reader. Pages are
+ordered by ``date_added``, which is strictly increasing and never tied, so paging with ``next``
+or ``added_after`` never skips or repeats an object while others write.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Select, delete, func, insert, or_, select, true
+
+from nordcert.clock import now_us
+from nordcert.config import Settings
+from nordcert.errors import Forbidden, Invalid, NordcertError, NotFound
+from nordcert.intel.ingest import Submission, ingest, submission_for
+from nordcert.intel.tables import object_labels, object_recipients, stix_objects
+from nordcert.intel.validate import ObjectError, format_timestamp, timestamp_us
+from nordcert.sharing import policy
+from nordcert.sharing.policy import Reader, Sharing
+from nordcert.sharing.tlp import Tlp
+from nordcert.taxii.collections import Collection
+from nordcert.taxii.tables import taxii_status
+
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 10_000
+STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
+_t = stix_objects
+
+
+@dataclass(frozen=True)
+class Match:
+    """The filters of TAXII 2.1 §3.4.1 (``match[...]``) plus ``added_after``."""
+
+    added_after: int | None = None
+    ids: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ("last",)
+    spec_versions: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, *, added_after: str | None, ids: str | None, types: str | None, versions: str | None,
+              spec_versions: str | None, default_versions: str = "last") -> Match:
+        def split(v: str | None) -> tuple[str, ...]:
+            return tuple(p.strip() for p in v.split(",") if p.strip()) if v else ()
+
+        try:
+            after = timestamp_us(added_after, "added_after") if added_after else None
+            vers = split(versions) or (default_versions,)
+            for v in vers:
+                if v not in ("first", "last", "all"):
+                    timestamp_us(v, "match[version]")
+        except ObjectError as exc:
+            raise Invalid(str(exc)) from None
+        return cls(after, split(ids), split(types), vers, split(spec_versions))
+
+
+@dataclass
+class Page:
+    rows: list[Any]
+    more: bool
+    next: str | None
+    first_added: str | None = None
+    last_added: str | None = None
+    bodies: list[str] = field(default_factory=list)
+
+
+def _version_clause(versions: tuple[str, ...]) -> Any:
+    if "all" in versions:
+        return true()
+    conds = []
+    for v in versions:
+        if v == "last":
+            conds.append(_t.c.is_latest.is_(True))
+        elif v == "first":
+            older = _t.alias("older")
+            conds.append(_t.c.modified == select(func.min(older.c.modified))
+                         .where(older.c.stix_id == _t.c.stix_id).scalar_subquery())
+        else:
+            conds.append(_t.c.modified == timestamp_us(v))
+    return or_(*conds)
+
+
+def _query(reader: Reader, coll: Collection, match: Match, columns: list[Any]) -> Select[Any]:
+    q = select(*columns).where(coll.view_clause(reader), policy.visible_clause(reader, _t, object_recipients),
+                               _version_clause(match.versions))
+    if match.added_after is not None:
+        q = q.where(_t.c.date_added > match.added_after)
+    if match.ids:
+        q = q.where(_t.c.stix_id.in_(match.ids))
+    if match.types:
+        q = q.where(_t.c.type.in_(match.types))
+    if match.spec_versions:
+        q = q.where(_t.c.spec_version.in_(match.spec_versions))
+    return q
+
+
+def _cursor(date_added: int) -> str:
+    return base64.urlsafe_b64encode(str(date_added).encode()).decode().rstrip("=")
+
+
+def _uncursor(value: str) -> int:
+    try:
+        position = int(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode())
+    except (ValueError, UnicodeDecodeError):
+        position = -1
+    if not 0 <= position < 2**63:
+        raise Invalid("'next' is not a value this server handed out")
+    return position
+
+
+def _page(conn: Connection, q: Select[Any], limit: int | None, next_: str | None) -> Page:
+    limit = DEFAULT_LIMIT if limit is None else limit
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(f"limit must be between 1 and {MAX_LIMIT}")
+    if next_:
+        q = q.where(_t.c.date_added > _uncursor(next_))
+    rows = conn.execute(q.order_by(_t.c.date_added).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    page = Page(rows=rows, more=more, next=_cursor(rows[-1].date_added) if more else None)
+    if rows:
+        page.first_added = format_timestamp(rows[0].date_added)
+        page.last_added = format_timestamp(rows[-1].date_added)
+    return page
+
+
+def _require_read(coll: Collection) -> None:
+    if not coll.can_read:
+        raise Forbidden(f"you may not read collection {coll.id}")
+
+
+def get_objects(conn: Connection, reader: Reader, coll: Collection, match: Match, settings: Settings, *,
+                limit: int | None = None, next_: str | None = None) -> Page:
+    """Objects of a collection (TAXII 2.1 §5.4), their JSON bodies ready to send."""
+    _require_read(coll)
+    cols = [_t.c.date_added, _t.c.body, _t.c.anonymous, _t.c.creator_org_id]
+    page = _page(conn, _query(reader, coll, match, cols), limit, next_)
+    page.bodies = [_body(r, reader, settings) for r in page.rows]
+    return page
+
+
+def _body(row: Any, reader: Reader, settings: Settings) -> str:
+    if row.anonymous and not policy.creator_visible(
+        Sharing(creator_org_id=row.creator_org_id, tlp=Tlp.CLEAR, anonymous=True), reader
+    ):
+        obj = orjson.loads(row.body)
+        obj["created_by_ref"] = settings.instance_identity_id
+        return orjson.dumps(obj).decode()
+    body: str = row.body
+    return body
+
+
+def get_object(conn: Connection, reader: Reader, coll: Collection, stix_id: str, match: Match, settings: Settings,
+               *, limit: int | None = None, next_: str | None = None) -> Page:
+    """One object's versions in a collection (TAXII 2.1 §5.5); unknown or invisible is 404."""
+    page = get_objects(conn, reader, coll, Match(match.added_after, (stix_id,), (), match.versions,
+                                                 match.spec_versions), settings, limit=limit, next_=next_)
+    if not page.rows and not next_:
+        raise NotFound(f"no object {stix_id} in collection {coll.id}")
+    return page
+
+
+def manifest(conn: Connection, reader: Reader, coll: Collection, match: Match, *, limit: int | None = None,
+             next_: str | None = None) -> tuple[Page, list[dict[str, Any]]]:
+    """Manifest records (TAXII 2.1 §5.6)."""
+    _require_read(coll)
+    cols = [_t.c.date_added, _t.c.stix_id, _t.c.modified, _t.c.created]
+    page = _page(conn, _query(reader, coll, match, cols), limit, next_)
+    records = [{"id": r.stix_id, "date_added": format_timestamp(r.date_added),
+                "version": format_timestamp(r.modified or r.created or r.date_added),
+                "media_type": STIX_MEDIA_TYPE} for r in page.rows]
+    return page, records
+
+
+def versions(conn: Connection, reader: Reader, coll: Collection, stix_id: str, match: Match, *,
+             limit: int | None = None, next_: str | None = None) -> tuple[Page, list[str]]:
+    """The versions of one object (TAXII 2.1 §5.8)."""
+    _require_read(coll)
+    m = Match(match.added_after, (stix_id,), (), ("all",), match.spec_versions)
+    cols = [_t.c.date_added, _t.c.modified, _t.c.created]
+    page = _page(conn, _query(reader, coll, m, cols), limit, next_)
+    if not page.rows and not next_:
+        raise NotFound(f"no object {stix_id} in collection {coll.id}")
+    return page, [format_timestamp(r.modified or r.created or r.date_added) for r in page.rows]
+
+
+def delete_object(conn: Connection, reader: Reader, coll: Collection, stix_id: str, match: Match) -> int:
+    """Delete an object's versions (TAXII 2.1 §5.7): needs read and write on the collection, and the
+    right to modify the object (its creator organisation or CERT staff)."""
+    _require_read(coll)
+    if not coll.can_write:
+        raise Forbidden(f"you may not write to collection {coll.id}")
+    m = Match(None, (stix_id,), (), match.versions, match.spec_versions)
+    rows = conn.execute(_query(reader, coll, m, [_t.c.date_added, _t.c.creator_org_id])).all()
+    if not rows:
+        raise NotFound(f"no object {stix_id} in collection {coll.id}")
+    if any(not policy.may_modify(Sharing(r.creator_org_id, Tlp.CLEAR), reader) for r in rows):
+        raise Forbidden("only the organisation that created this object, or CERT staff, may delete it")
+    keys = [r.date_added for r in rows]
+    conn.execute(delete(object_recipients).where(object_recipients.c.date_added.in_(keys)))
+    conn.execute(delete(object_labels).where(object_labels.c.date_added.in_(keys)))
+    conn.execute(delete(_t).where(_t.c.date_added.in_(keys)))
+    # The newest remaining version becomes the latest again.
+    newest = conn.execute(select(func.max(_t.c.modified)).where(_t.c.stix_id == stix_id)).scalar()
+    if newest is not None:
+        conn.execute(_t.update().where(_t.c.stix_id == stix_id, _t.c.modified == newest).values(is_latest=True))
+    return len(keys)
+
+
+def submission_for_collection(conn: Connection, reader: Reader, coll: Collection) -> Submission:
+    """What adding to a collection shares: a group collection's objects go to its group."""
+    if not coll.can_write:
+        raise Forbidden(f"you may not write to collection {coll.id}")
+    if coll.kind == "group":
+        sub = submission_for(conn, reader, group=coll.group_id)
+    else:
+        sub = submission_for(conn, reader)
+    return sub
+
+
+def add_objects(conn: Connection, reader: Reader, coll: Collection, envelope: Any, settings: Settings,
+                sub: Submission) -> dict[str, Any]:
+    """Add an envelope's objects (TAXII 2.1 §5.4 POST); the status resource (§4.3.1).
+
+    A batch is all or nothing: if any object is invalid, none is stored and every object is
+    reported as a failure (the invalid ones with their reason).
+    """
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("objects"), list):
+        raise Invalid("the body must be a TAXII envelope: an object with an 'objects' list")
+    objects = envelope["objects"]
+    now = format_timestamp(_now())
+    status_id = str(uuid.uuid4())
+    try:
+        with conn.begin_nested():
+            ingest(conn, objects, sub, settings)
+        successes = [_status_entry(o) for o in objects]
+        failures: list[dict[str, Any]] = []
+    except NordcertError as exc:
+        if not isinstance(exc, Invalid):
+            raise
+        bad = {d["index"]: d["reason"] for d in exc.details}
+        successes = []
+        failures = [
+            _status_entry(o, bad.get(i, f"not stored: the envelope was rejected ({exc.message})"))
+            for i, o in enumerate(objects)
+        ]
+    status = {
+        "id": status_id,
+        "status": "complete",
+        "request_timestamp": now,
+        "total_count": len(objects),
+        "success_count": len(successes),
+        "successes": successes,
+        "failure_count": len(failures),
+        "failures": failures,
+        "pending_count": 0,
+        "pendings": [],
+    }
+    conn.execute(insert(taxii_status).values(id=status_id, collection_id=coll.id, organisation_id=reader.organisation_id,
+                                             created_at=_now(), body=orjson.dumps(status).decode()))
+    return status
+
+
+def _status_entry(obj: Any, message: str | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str)
+                             else "unknown"}
+    if isinstance(obj, dict) and isinstance(obj.get("modified") or obj.get("created"), str):
+        entry["version"] = obj.get("modified") or obj.get("created")
+    if message:
+        entry["message"] = message
+    return entry
+
+
+def get_status(conn: Connection, reader: Reader, status_id: str) -> dict[str, Any]:
+    """A status resource (TAXII 2.1 §4.3): only the organisation that made the request sees it."""
+    row = conn.execute(select(taxii_status).where(taxii_status.c.id == status_id)).first()
+    if row is None or not (reader.is_cert_staff or row.organisation_id == reader.organisation_id):
+        raise NotFound(f"no status {status_id}")
+    status: dict[str, Any] = orjson.loads(row.body)
+    return status
+
+
+def _now() -> int:
+    return now_us()
