@@ -1,0 +1,525 @@
+"""Bulk ingest benchmark: nordcert's full ingest path against a raw SQLAlchemy Core executemany
+and against the physical limit, the driver's own executemany of prepared tuples.
+
+    python bench/ingest.py [--count 100000] [--store sqlite|postgres|both] [--postgres-url URL]
+                           [--repeat 3] [--json] [--profile]
+
+1. Generates ``--count`` distinct STIX 2.1 indicators (ipv4, domain, url and SHA-256 file patterns,
+   TLP:GREEN, 1-2 labels each) and streams them into a bundle file in a temporary folder.
+2. nordcert run: on a freshly migrated store with one organisation and one analyst, times
+   ``iter_objects_from_file`` -> ``ingest(...)`` inside one ``transaction(engine)``, commit included.
+3. Reference run, same process: on a second freshly migrated store, one ``transaction(engine)`` with
+   ``conn.execute(insert(stix_objects), rows)`` and ``insert(object_labels)`` of the rows nordcert
+   writes (same columns and values; bodies serialised with orjson), prepared before the clock starts.
+4. Prints both rates and the ratio nordcert/raw per store (target: at least 30 % of raw), with the
+   peak RSS and the Python, SQLite and PostgreSQL versions. The two paths alternate ``--repeat``
+   times, each on a fresh store, and the medians are reported (a shared machine is noisy).
+
+SQLite stores live in the temporary folder; PostgreSQL stores are fresh schemas ``bench_<random>``
+selected with ``?options=-csearch_path=...`` and dropped at the end. ``--profile`` runs the
+nordcert path once more under cProfile (on SQLite unless only PostgreSQL is chosen) and prints
+where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import os
+import platform
+import pstats
+import random
+import resource
+import secrets
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from nordcert.accounts import service as accounts
+from nordcert.clock import now_us
+from nordcert.config import NORDCERT_NAMESPACE, Settings
+from nordcert.db import make_engine, migrate, transaction
+from nordcert.intel.bundle import iter_objects_from_file
+from nordcert.intel.ingest import Submission, ingest
+from nordcert.intel.tables import object_labels, stix_objects
+from nordcert.intel.validate import timestamp_us
+from nordcert.sharing.tlp import Tlp
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TARGET_RATIO = 0.30
+TLP_GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+ORG_NAME = "Bench Bank ASA"
+ORG_IDENTITY = f"identity--{uuid.uuid5(NORDCERT_NAMESPACE, 'organisation:' + ORG_NAME)}"
+SEED = 20261123
+
+# --- generating the bundle ------------------------------------------------------------------
+
+_WORDS = ("nordic", "fjord", "secure", "login", "pay", "bank", "cloud", "update", "verify", "account", "portal",
+          "invoice", "mail", "cdn", "auth", "support", "wallet", "token", "online", "service", "kunde", "konto")
+_TLDS = ("com", "net", "org", "info", "xyz", "top", "ru", "io", "online", "site", "biz", "cc")
+_PATHS = ("login.php", "wp-admin/verify", "gate.php", "secure/update", "invoice.zip", "api/v2/beacon",
+          "bank/auth", "payload.bin", "track", "dl/setup.exe")
+_LABELS = ("phishing", "c2", "malware-distribution", "credential-theft", "ransomware", "botnet", "fraud",
+           "banking-trojan", "scanning", "apt", "ddos", "anonymization")
+_INDICATOR_TYPES = ("malicious-activity", "anomalous-activity", "compromised", "attribution")
+_FAMILIES = ("QakBot", "Emotet", "IcedID", "AgentTesla", "Lumma", "RedLine", "Cobalt Strike", "DanaBot",
+             "Vidar", "AsyncRAT")
+_KINDS = ("ipv4", "domain", "url", "sha256")
+_T0 = 1_735_689_600  # 2025-01-01T00:00:00Z
+_SPAN = 690 * 86_400  # ~ until late 2026
+
+
+def _ts(seconds: int, millis: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def _domain(rng: random.Random, i: int) -> str:
+    # The index keeps every value distinct; the words keep it looking like what feeds carry.
+    return f"{rng.choice(_WORDS)}-{rng.choice(_WORDS)}{i:x}.{rng.choice(_TLDS)}"
+
+
+def indicator(rng: random.Random, i: int) -> dict[str, Any]:
+    """One realistic, distinct indicator (``i`` makes its observable unique)."""
+    kind = _KINDS[i % 4]
+    family = rng.choice(_FAMILIES)
+    if kind == "ipv4":
+        value = f"{(i >> 16) % 200 + 23}.{(i >> 8) & 255}.{i & 255}.{rng.randrange(1, 255)}"
+        pattern = f"[ipv4-addr:value = '{value}']"
+        name = f"{family} C2 server {value}"
+        description = f"IPv4 address seen serving {family} command and control to member banks."
+    elif kind == "domain":
+        value = _domain(rng, i)
+        pattern = f"[domain-name:value = '{value}']"
+        name = f"Phishing domain {value}"
+        description = f"Domain registered to harvest online-banking credentials; linked to {family} campaigns."
+    elif kind == "url":
+        value = f"https://{_domain(rng, i)}/{rng.choice(_PATHS)}?id={rng.getrandbits(32):08x}"
+        pattern = f"[url:value = '{value}']"
+        name = f"Malicious URL delivering {family}"
+        description = f"URL observed in {family} malspam sent to finance staff; downloads the first stage."
+    else:
+        value = f"{rng.getrandbits(256):064x}"
+        pattern = f"[file:hashes.'SHA-256' = '{value}']"
+        name = f"{family} sample {value[:12]}"
+        description = f"SHA-256 of a {family} loader recovered during incident response at a member."
+    created = _T0 + rng.randrange(_SPAN)
+    created_ms = rng.randrange(1000)
+    modified = created + rng.choice((0, 0, 0, 3600, 86_400, 7 * 86_400))
+    labels = rng.sample(_LABELS, rng.choice((1, 1, 2)))
+    obj: dict[str, Any] = {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": f"indicator--{uuid.UUID(int=rng.getrandbits(128), version=4)}",
+        "created_by_ref": ORG_IDENTITY,
+        "created": _ts(created, created_ms),
+        "modified": _ts(modified, created_ms),
+        "name": name,
+        "description": description,
+        "indicator_types": [rng.choice(_INDICATOR_TYPES)],
+        "pattern": pattern,
+        "pattern_type": "stix",
+        "pattern_version": "2.1",
+        "valid_from": _ts(created, created_ms),
+        "labels": labels,
+        "confidence": rng.choice((50, 60, 70, 80, 85, 90, 95)),
+        "object_marking_refs": [TLP_GREEN],
+    }
+    if rng.random() < 0.5:
+        obj["valid_until"] = _ts(created + 90 * 86_400, created_ms)
+    return obj
+
+
+def write_bundle(path: Path, count: int) -> int:
+    """Stream ``count`` indicators into a bundle file (memory stays flat); returns its size in bytes."""
+    rng = random.Random(SEED)
+    with path.open("wb") as fh:
+        fh.write(b'{"type":"bundle","id":"bundle--' + str(uuid.UUID(int=rng.getrandbits(128), version=4)).encode()
+                 + b'","objects":[\n')
+        for i in range(count):
+            if i:
+                fh.write(b",\n")
+            fh.write(orjson.dumps(indicator(rng, i)))
+        fh.write(b"\n]}\n")
+    return path.stat().st_size
+
+
+def read_bundle(path: Path) -> list[dict[str, Any]]:
+    return orjson.loads(path.read_bytes())["objects"]  # type: ignore[no-any-return]
+
+
+# --- stores ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Store:
+    kind: str
+    settings: Settings
+    engine: Engine
+    org_id: int
+    user_id: int
+    schema: str | None = None  # PostgreSQL: the schema holding this store
+
+
+class Stores:
+    """Fresh, migrated stores with one organisation and one analyst; removed on close."""
+
+    def __init__(self, tmp: Path, pg_url: str) -> None:
+        self.tmp = tmp
+        self.pg_url = pg_url
+        self.live: list[Store] = []
+        self.n = 0
+
+    def fresh(self, kind: str) -> Store:
+        self.n += 1
+        schema = None
+        if kind == "sqlite":
+            settings = Settings(home=self.tmp / f"sqlite-{self.n}", database_url=None)
+        else:
+            schema = f"bench_{secrets.token_hex(6)}"
+            with self._admin() as conn, conn.begin():
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            url = make_url(self.pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
+            settings = Settings(home=self.tmp / f"pg-{self.n}", database_url=url.render_as_string(hide_password=False))
+        engine = make_engine(settings)
+        store = Store(kind, settings, engine, 0, 0, schema)
+        self.live.append(store)
+        migrate(engine)
+        with transaction(engine) as conn:
+            org = accounts.create_organisation(conn, name=ORG_NAME, short_name="BENCH", country="NO",
+                                               sector_type="bank")
+            user = accounts.create_user(conn, email="analyst@bench.example", organisation=org["id"], role="analyst")
+        store.org_id, store.user_id = org["id"], user["id"]
+        return store
+
+    def drop(self, store: Store) -> None:
+        store.engine.dispose()
+        if store.schema is not None:
+            with self._admin() as conn, conn.begin():
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE'))
+        else:
+            shutil.rmtree(store.settings.home, ignore_errors=True)
+        self.live.remove(store)
+
+    @contextmanager
+    def _admin(self) -> Iterator[Any]:
+        engine = create_engine(self.pg_url)
+        try:
+            with engine.connect() as conn:
+                yield conn
+        finally:
+            engine.dispose()
+
+    def postgres_version(self) -> str:
+        try:
+            with self._admin() as conn:
+                return str(conn.execute(text("SHOW server_version")).scalar_one()).split()[0]
+        except OperationalError as exc:
+            raise SystemExit(f"PostgreSQL is not reachable ({exc.orig}); pass --postgres-url or --store sqlite") from None
+
+    def close(self) -> None:
+        for store in list(self.live):
+            self.drop(store)
+
+
+# --- the two runs ---------------------------------------------------------------------------
+
+
+@dataclass
+class Timing:
+    wall: float  # seconds, what the rates are computed from
+    cpu: float  # seconds of this process's CPU (excludes the PostgreSQL server)
+
+
+def run_nordcert(store: Store, bundle: Path, count: int) -> Timing:
+    """Stream -> validate -> ingest -> commit of the whole bundle."""
+    sub = Submission(creator_org_id=store.org_id, submitted_by=store.user_id, tlp=Tlp.GREEN)
+    gc.collect()
+    started, cpu = time.perf_counter(), time.process_time()
+    with transaction(store.engine) as conn, bundle.open("rb") as fh:
+        result = ingest(conn, iter_objects_from_file(fh), sub, store.settings)
+    timing = Timing(time.perf_counter() - started, time.process_time() - cpu)
+    if result.created != count:
+        raise SystemExit(f"nordcert stored {result.created} of {count} objects")
+    return timing
+
+
+def raw_rows(objects: list[dict[str, Any]], store: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The stix_objects and object_labels rows nordcert writes for these objects (TLP:GREEN, new ids)."""
+    first = now_us()
+    rows: list[dict[str, Any]] = []
+    labels: list[dict[str, Any]] = []
+    for i, obj in enumerate(objects):
+        date_added = first + i
+        rows.append({
+            "date_added": date_added,
+            "stix_id": obj["id"],
+            "type": obj["type"],
+            "spec_version": obj["spec_version"],
+            "modified": timestamp_us(obj["modified"]),
+            "created": timestamp_us(obj["created"]),
+            "is_latest": True,
+            "revoked": False,
+            "valid_until": timestamp_us(obj["valid_until"]) if "valid_until" in obj else None,
+            "creator_org_id": store.org_id,
+            "submitted_by": store.user_id,
+            "tlp": int(Tlp.GREEN),
+            "group_id": None,
+            "anonymous": False,
+            "has_recipients": False,
+            "name": obj["name"],
+            "description": obj["description"],
+            "body": orjson.dumps(obj).decode(),
+        })
+        for label in dict.fromkeys(obj["labels"]):
+            labels.append({"date_added": date_added, "label": label[:250]})
+    return rows, labels
+
+
+def run_raw(store: Store, rows: list[dict[str, Any]], labels: list[dict[str, Any]]) -> Timing:
+    """One transaction of two executemany inserts, commit included."""
+    gc.collect()
+    started, cpu = time.perf_counter(), time.process_time()
+    with transaction(store.engine) as conn:
+        conn.execute(insert(stix_objects), rows)
+        conn.execute(insert(object_labels), labels)
+    return Timing(time.perf_counter() - started, time.process_time() - cpu)
+
+
+def run_dbapi(store: Store, rows: list[dict[str, Any]], labels: list[dict[str, Any]]) -> Timing:
+    """The physical limit: the driver's own executemany of prepared tuples, one transaction, commit included."""
+    mark = "%s" if store.kind == "postgres" else "?"
+    statements = []
+    for table, data in ((stix_objects, rows), (object_labels, labels)):
+        names = [c.name for c in table.columns]
+        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(mark for _ in names)})"
+        statements.append((sql, [tuple(r[n] for n in names) for r in data]))
+    gc.collect()
+    started, cpu = time.perf_counter(), time.process_time()
+    with transaction(store.engine) as conn:
+        for sql, params in statements:
+            conn.exec_driver_sql(sql, params)
+    return Timing(time.perf_counter() - started, time.process_time() - cpu)
+
+
+def check_same(a: Store, b: Store, count: int) -> None:
+    """Both stores hold the same rows (``date_added`` aside): the comparison is like for like."""
+    cols = [c for c in stix_objects.c if c.name != "date_added"]
+
+    def snapshot(store: Store) -> tuple[int, int, list[Any]]:
+        with transaction(store.engine, write=False) as conn:
+            n = conn.execute(text("SELECT count(*) FROM stix_objects")).scalar_one()
+            n_labels = conn.execute(text("SELECT count(*) FROM object_labels")).scalar_one()
+            sample = conn.execute(
+                stix_objects.select().with_only_columns(*cols).order_by(stix_objects.c.stix_id).limit(500)
+            ).all()
+        return n, n_labels, [tuple(r) for r in sample]
+
+    left, right = snapshot(a), snapshot(b)
+    if left[0] != count or left != right:
+        raise SystemExit(f"{a.kind}: nordcert and raw stores differ ({left[:2]} vs {right[:2]} rows, labels)")
+
+
+def profile_nordcert(stores: Stores, kind: str, bundle: Path, count: int, top: int = 30) -> str:
+    store = stores.fresh(kind)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    elapsed = run_nordcert(store, bundle, count).wall
+    profiler.disable()
+    stores.drop(store)
+    out = io.StringIO()
+    out.write(f"cProfile of the nordcert path on {kind} ({count:,} objects, {elapsed:.1f} s with profiling)\n")
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+# --- reporting ------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    store: str
+    objects: int
+    nordcert_seconds: float
+    nordcert_cpu_seconds: float
+    nordcert_objects_per_s: float
+    raw_seconds: float
+    raw_cpu_seconds: float
+    raw_rows_per_s: float
+    ratio: float  # of the medians
+    meets_target: bool
+    ratio_of_fastest: float
+    nordcert_runs_s: list[float]
+    raw_runs_s: list[float]
+    dbapi_seconds: float
+    dbapi_rows_per_s: float
+    ratio_to_dbapi: float  # nordcert / the physical limit (driver executemany of tuples)
+    dbapi_runs_s: list[float]
+
+
+def peak_rss_mib() -> float:
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return round(kib / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+def print_report(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=max(Console().width, 110))
+    table = Table(title=f"Bulk ingest of {report['count']:,} STIX 2.1 indicators ({report['bundle_mib']} MiB bundle)")
+    for col in ("store", "nordcert objects/s", "raw rows/s", "nordcert / raw", "DBAPI rows/s", "nordcert / DBAPI",
+                "nordcert s (CPU)", "raw s (CPU)"):
+        table.add_column(col, justify="left" if col == "store" else "right")
+    for r in report["results"]:
+        ratio = f"{r['ratio']:.0%}"
+        table.add_row(r["store"], f"{r['nordcert_objects_per_s']:,.0f}", f"{r['raw_rows_per_s']:,.0f}",
+                      f"[green]{ratio}[/]" if r["meets_target"] else f"[red]{ratio}[/]",
+                      f"{r['dbapi_rows_per_s']:,.0f}", f"{r['ratio_to_dbapi']:.0%}",
+                      f"{r['nordcert_seconds']:.2f} ({r['nordcert_cpu_seconds']:.2f})",
+                      f"{r['raw_seconds']:.2f} ({r['raw_cpu_seconds']:.2f})")
+    console.print(table)
+    console.print("raw = SQLAlchemy Core executemany of the same rows (the issue's reference); DBAPI = the driver's "
+                  "executemany of prepared tuples (the physical limit; we aim at a third of it)")
+    console.print(f"target: nordcert at least {report['target_ratio']:.0%} of the raw rate; "
+                  f"medians of {report['repeat']} alternating runs of each path (wall-clock, commit included)")
+    for r in report["results"]:
+        console.print(f"  {r['store']}: nordcert runs {r['nordcert_runs_s']} s, raw runs {r['raw_runs_s']} s, "
+                      f"ratio of the fastest runs {r['ratio_of_fastest']:.0%}")
+    v = report["versions"]
+    console.print(f"Python {v['python']}, SQLite {v['sqlite']}, PostgreSQL {v.get('postgresql', '-')}, "
+                  f"SQLAlchemy {v['sqlalchemy']}, psycopg {v['psycopg']}; "
+                  f"SQLite synchronous={report['sqlite_synchronous']}")
+    m = report["machine"]
+    console.print(f"machine: {m['cpus']} CPUs, {m['memory_gib']} GiB, load average (1 min) "
+                  f"{m['load_average_1min']['start']} at start, {m['load_average_1min']['end']} at end")
+    console.print(f"peak RSS: {report['peak_rss_mib_nordcert']} MiB after the first nordcert runs "
+                  f"(streaming ingest), {report['peak_rss_mib']} MiB overall (the raw run's rows are in memory)")
+
+
+def versions(stores: Stores, kinds: list[str]) -> dict[str, str]:
+    import psycopg
+    import sqlalchemy
+
+    out = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+           "sqlalchemy": sqlalchemy.__version__, "psycopg": psycopg.__version__}
+    if "postgres" in kinds:
+        out["postgresql"] = stores.postgres_version()
+    return out
+
+
+def memory_gib() -> float:
+    return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--count", type=int, default=100_000, help="indicators in the bundle (default 100000)")
+    parser.add_argument("--store", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--postgres-url", default=DEFAULT_PG_URL, help=f"default {DEFAULT_PG_URL}")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds of (nordcert run, raw run) on fresh stores; medians are reported (default 3)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--profile", action="store_true", help="also profile the nordcert path (cProfile, to stderr)")
+    args = parser.parse_args(argv)
+    kinds = ["sqlite", "postgres"] if args.store == "both" else [args.store]
+    load_before = os.getloadavg()
+
+    with tempfile.TemporaryDirectory(prefix="nordcert-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        stores = Stores(tmp, args.postgres_url)
+        try:
+            bundle = tmp / "bundle.json"
+            size = write_bundle(bundle, args.count)
+            info = versions(stores, kinds)
+            runs: dict[tuple[str, str], list[Timing]] = {}
+            last: dict[tuple[str, str], Store] = {}
+            objects: list[dict[str, Any]] | None = None
+            rss_nordcert = 0.0
+
+            def record(key: tuple[str, str], timing: Timing, store: Store) -> None:
+                runs.setdefault(key, []).append(timing)
+                if key in last:
+                    stores.drop(last[key])  # the newest store of each path is kept for the like-for-like check
+                last[key] = store
+
+            # Rounds alternate the two paths, so a busy spell on a shared machine hits both alike.
+            for round_no in range(args.repeat):
+                for kind in kinds:
+                    store = stores.fresh(kind)
+                    record((kind, "nordcert"), run_nordcert(store, bundle, args.count), store)
+                if round_no == 0:
+                    rss_nordcert = peak_rss_mib()  # before the raw run's rows exist
+                    objects = read_bundle(bundle)
+                assert objects is not None
+                for kind in kinds:
+                    store = stores.fresh(kind)
+                    rows, labels = raw_rows(objects, store)
+                    timing = run_raw(store, rows, labels)
+                    record((kind, "raw"), timing, store)
+                    store = stores.fresh(kind)
+                    rows, labels = raw_rows(objects, store)
+                    record((kind, "dbapi"), run_dbapi(store, rows, labels), store)
+                    del rows, labels
+            del objects
+            results = []
+            for kind in kinds:
+                check_same(last[(kind, "nordcert")], last[(kind, "raw")], args.count)
+                n_runs, r_runs = runs[(kind, "nordcert")], runs[(kind, "raw")]
+                n = Timing(median(t.wall for t in n_runs), median(t.cpu for t in n_runs))
+                r = Timing(median(t.wall for t in r_runs), median(t.cpu for t in r_runs))
+                d_runs = runs[(kind, "dbapi")]
+                d = median(t.wall for t in d_runs)
+                ratio = r.wall / n.wall
+                results.append(Result(
+                    kind, args.count, round(n.wall, 3), round(n.cpu, 3), round(args.count / n.wall),
+                    round(r.wall, 3), round(r.cpu, 3), round(args.count / r.wall), round(ratio, 3),
+                    ratio >= TARGET_RATIO, round(min(t.wall for t in r_runs) / min(t.wall for t in n_runs), 3),
+                    [round(t.wall, 2) for t in n_runs], [round(t.wall, 2) for t in r_runs],
+                    round(d, 3), round(args.count / d), round(d / n.wall, 3), [round(t.wall, 2) for t in d_runs],
+                ))
+            profile = profile_nordcert(stores, kinds[0], bundle, args.count) if args.profile else None
+        finally:
+            stores.close()
+
+    report = {
+        "count": args.count,
+        "bundle_mib": round(size / 2**20, 1),
+        "repeat": args.repeat,
+        "target_ratio": TARGET_RATIO,
+        "results": [asdict(r) for r in results],
+        "peak_rss_mib_nordcert": rss_nordcert,
+        "peak_rss_mib": peak_rss_mib(),
+        "sqlite_synchronous": Settings(home=Path("."), database_url=None).sqlite_synchronous,
+        "machine": {"cpus": os.cpu_count(), "memory_gib": memory_gib(),
+                    "load_average_1min": {"start": round(load_before[0], 2), "end": round(os.getloadavg()[0], 2)}},
+        "versions": info,
+    }
+    if args.json:
+        sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        print_report(report)
+    if profile:
+        sys.stderr.write(profile)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
