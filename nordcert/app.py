@@ -55,6 +55,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 
     from nordcert.accounts.api import router as accounts_router
     from nordcert.intel.api import router as intel_router
+    from nordcert.observables.api import router as observables_router
     from nordcert.taxii.api import router as collections_router
     from nordcert.taxii.views import router as taxii_router
     from nordcert.web.pages import router as pages_router
@@ -62,6 +63,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.include_router(accounts_router, prefix="/api/v1")
     app.include_router(intel_router, prefix="/api/v1")
     app.include_router(collections_router, prefix="/api/v1")
+    app.include_router(observables_router, prefix="/api/v1")
     app.include_router(taxii_router)
     app.include_router(pages_router)
     return app

@@ -18,6 +18,15 @@ TlpName = Literal["clear", "green", "amber", "amber+strict", "red"]
 NORDCERT_NAMESPACE = uuid.UUID("5a1e0c3e-8d0f-4c7e-9b5e-6e6f72646365")
 
 
+#: Default half-lives (days) of the decay score by observable kind: network infrastructure turns over
+#: in weeks, file hashes and bank accounts stay meaningful for months to years.
+DEFAULT_HALF_LIVES: dict[str, float] = {
+    "ipv4": 30, "ipv6": 30, "cidr": 60, "domain": 90, "url": 30, "email": 180,
+    "md5": 730, "sha1": 730, "sha256": 730, "sha512": 730,
+    "iban": 365, "bic": 1825, "bin": 365, "wallet": 365, "phone": 180, "asn": 365,
+}
+
+
 class Settings(BaseSettings):
     """One instance's configuration."""
 
@@ -66,11 +75,38 @@ class Settings(BaseSettings):
         description="At most this many rejected objects are listed in one error answer (the count is always exact).",
     )
 
+    phone_region: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{2}$",
+        description="ISO 3166 country (e.g. SE) whose national phone numbers are accepted without +country code. "
+        "Unset: every phone number must carry its country code.",
+    )
+    decay_half_life_days: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_HALF_LIVES),
+        description="Half-life in days of an observable's decay score, by kind (ipv4, domain, iban, ...); "
+        "kinds left out keep their defaults. As JSON in the environment.",
+    )
+    decay_stale_below: float = Field(
+        default=0.25,
+        ge=0.0,
+        le=1.0,
+        description="An indicator whose decay score falls below this is stale: marked so in lookups.",
+    )
+    max_lookup_values: int = Field(
+        default=10_000,
+        ge=1,
+        le=100_000,
+        description="Most values one screening lookup request may ask about.",
+    )
+
     @model_validator(mode="after")
     def _refuse_insecure(self) -> Settings:
         if self.environment == "production" and self.sqlite_synchronous == "OFF":
             raise ValueError("sqlite_synchronous=OFF loses committed data on a crash; refused in production")
         return self
+
+    def half_life_days(self, kind: str) -> float:
+        return self.decay_half_life_days.get(kind) or DEFAULT_HALF_LIVES.get(kind, 90.0)
 
     @property
     def sqlite_path(self) -> Path:

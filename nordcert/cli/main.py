@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from nordcert.cli import accounts as accounts_cli
 from nordcert.cli import intel as intel_cli
+from nordcert.cli import observables as observables_cli
 from nordcert.cli import server as server_cli
 from nordcert.cli import taxii as taxii_cli
 from nordcert.cli.output import err_console
@@ -42,6 +43,7 @@ def _main(
 
 accounts_cli.register(app)
 intel_cli.register(app)
+observables_cli.register(app)
 server_cli.register(app)
 taxii_cli.register(app)
 

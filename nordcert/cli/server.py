@@ -46,7 +46,7 @@ def serve(
 
 def demo(
     ctx: typer.Context,
-    instance: Annotated[Optional[Path], typer.Option("--instance", help="Demo instance folder (rebuilt on every run).")] = None,  # noqa: UP045,E501
+    instance: Annotated[Optional[Path], typer.Option("--instance", help="Demo instance folder (rebuilt on every run).")] = None,  # noqa: UP045
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the demo instance and exit.")] = False,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
-
 from rich.progress import Progress, TextColumn
 
 from nordcert.cli.common import JsonOpt, engine_of, settings_of

@@ -7,6 +7,7 @@ reserved .example TLD, documentation-range IP addresses, scam phone numbers and 
 
 from __future__ import annotations
 
+import hashlib
 import random
 import shutil
 import uuid
@@ -20,10 +21,14 @@ from rich.progress import Progress
 from nordcert.accounts import service as accounts
 from nordcert.config import Settings
 from nordcert.db import make_engine, migrate, transaction
-from nordcert.errors import Invalid
+from nordcert.errors import Invalid, NotFound
 from nordcert.intel.bundle import iter_objects_from_file
 from nordcert.intel.ingest import ingest, submission_for
 from nordcert.intel.service import count_visible
+from nordcert.observables import warninglist_store
+from nordcert.observables.kinds import Kind, ObservableError, normalise
+from nordcert.observables.sightings import record_sighting
+from nordcert.observables.warninglists import default_lists_dir
 from nordcert.sharing.tlp import Tlp, tlp2_marking_definition
 from nordcert.taxii import collections
 
@@ -99,6 +104,11 @@ def build_demo(settings: Settings, *, progress: bool = True) -> dict[str, Any]:
             accounts.create_token(conn, user=email, token=token, label="demo")
         for cid, title, kind, options in COLLECTIONS:
             collections.create_collection(conn, collection_id=cid, title=title, kind=kind, **options)
+        warninglist_store.load(conn, [default_lists_dir()])
+        # The demo's made-up infrastructure lives in the documentation ranges (RFC 5737, RFC 3849), which
+        # these lists rightly flag; a real instance keeps them enabled.
+        for name in ("rfc5735", "rfc3849"):
+            warninglist_store.set_enabled(conn, name, False)
     steps = _intel_steps()
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("loading demo intel", total=len(steps))
@@ -107,6 +117,8 @@ def build_demo(settings: Settings, *, progress: bool = True) -> dict[str, Any]:
                 sub = submission_for(conn, accounts.reader_for(conn, email), **options)
                 ingest(conn, objects(), sub, settings)
             bar.advance(task)
+    with transaction(engine) as conn:
+        _sightings(conn, settings)
     with transaction(engine, write=False) as conn:
         admin = accounts.reader_for(conn, USERS[0][0])
         counts = count_visible(conn, admin)
@@ -114,6 +126,41 @@ def build_demo(settings: Settings, *, progress: bool = True) -> dict[str, Any]:
     return {"instance": str(home), "objects": sum(counts.values()), "by_type": counts,
             "users": [{"email": u[0], "organisation": u[2], "role": u[3], "token": u[4]} for u in USERS],
             "banner": _banner(counts)}
+
+
+def _sightings(conn: Any, settings: Settings) -> None:
+    """Members sight each other's fraud and C2 indicators over the last two weeks (a rising trend)."""
+    from sqlalchemy import select
+
+    from nordcert.intel.tables import stix_objects
+
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    targets = conn.execute(
+        select(stix_objects.c.stix_id, stix_objects.c.name).where(
+            stix_objects.c.is_latest.is_(True), stix_objects.c.type == "indicator",
+            stix_objects.c.name.like("Phishing domain%") | stix_objects.c.name.like("Banking-trojan C2%")
+            | stix_objects.c.name.like("Money-mule%") | stix_objects.c.name.like("Vishing%"))
+        .order_by(stix_objects.c.stix_id)
+    ).all()
+    sighters = [USERS[1][0], USERS[2][0], USERS[3][0], USERS[5][0]]
+    for stix_id, _name in rng.sample(targets, min(40, len(targets))):
+        for email in rng.sample(sighters, rng.randint(1, 3)):
+            reader = accounts.reader_for(conn, email)
+            try:
+                for _ in range(rng.randint(1, 3)):
+                    days = 13 * rng.random() ** 2  # more sightings lately: a rising trend
+                    last = now - timedelta(days=days)
+                    first = last - timedelta(hours=rng.uniform(0, 30))
+                    record_sighting(conn, reader, settings, stix_id, count=rng.randint(1, 40),
+                                    first_seen=_stix_ts(first), last_seen=_stix_ts(last),
+                                    anonymous=rng.random() < 0.2)
+            except NotFound:
+                continue  # a member that may not see the indicator does not sight it
+
+
+def _stix_ts(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _file(name: str) -> Any:
@@ -142,6 +189,11 @@ def _intel_steps() -> list[tuple[str, dict[str, Any], Any]]:
         (sjostad, {"tlp": "green"}, lambda: fraud.phishing("sjostad", 20)),
         (nordpay, {"tlp": "amber+strict", "group": "Payments"}, lambda: fraud.wallets(12)),
         (nordpay, {"tlp": "amber", "group": "Payments"}, lambda: fraud.card_bins(10)),
+        # The same values reported by other members: correlation across the sector.
+        (alpha, {"tlp": "amber", "group": "Nordic fraud"}, lambda: fraud.rereport("iban", 6, "Alpha")),
+        (sjostad, {"tlp": "green"}, lambda: fraud.rereport("c2", 5, "Sjostad")),
+        (nordpay, {"tlp": "green"}, lambda: fraud.c2_range()),
+        (sjostad, {"tlp": "green"}, lambda: fraud.false_positives()),
     ]
 
 
@@ -150,7 +202,9 @@ class _FraudIntel:
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
-        self.now = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+        # Relative to today, so the demo's intel is fresh whenever it is built.
+        self.now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        self.reported: dict[str, list[tuple[str, str]]] = {}  # what was reported, for re-reports
 
     def _ts(self, days_ago: float) -> str:
         return (self.now - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -180,15 +234,40 @@ class _FraudIntel:
         return out
 
     def c2_servers(self, n: int) -> list[dict[str, Any]]:
+        self.reported["c2"] = [(f"203.0.113.{i + 10}", "ipv4-addr:value") for i in range(n)]
         return [self._indicator(f"c2:{i}", f"Banking-trojan C2 203.0.113.{i + 10}",
                                 f"[ipv4-addr:value = '203.0.113.{i + 10}']", ["c2", "banking-trojan"],
                                 "Command-and-control server of an Android banking trojan seen in customer devices.")
                 for i in range(n)]
 
+    def c2_range(self) -> list[dict[str, Any]]:
+        return [self._indicator("c2-range", "Bulletproof hosting range 203.0.113.0/24",
+                                "[ipv4-addr:value = '203.0.113.0/24']", ["c2", "bulletproof-hosting"],
+                                "Range of a bulletproof hoster that keeps hosting banking-trojan C2 servers.")]
+
+    def rereport(self, what: str, n: int, who: str) -> list[dict[str, Any]]:
+        """Indicators of another member for values reported before (same value, own object)."""
+        out = []
+        for value, path in self.rng.sample(self.reported[what], n):
+            out.append(self._indicator(f"re:{who}:{value}", f"Reported again by {who}: {value[:4]}…{value[-4:]}",
+                                       f"[{path} = '{value}']", ["fraud"] if what == "iban" else ["c2"],
+                                       "Seen independently in our own cases."))
+        return out
+
+    def false_positives(self) -> list[dict[str, Any]]:
+        """Values a member reported by mistake, which warninglists flag (well-known domains and addresses)."""
+        return [
+            self._indicator("fp:1", "Suspicious DNS resolver", "[ipv4-addr:value = '192.168.1.1']",
+                            ["needs-review"], "Seen in a customer's router settings."),
+            self._indicator("fp:2", "Suspicious empty attachment", "[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e']",
+                            ["needs-review"], "Attachment of a phishing mail."),
+        ]
+
     def mule_ibans(self, country: str, n: int) -> list[dict[str, Any]]:
         out = []
         for _ in range(n):
             value = iban(country, self.rng)
+            self.reported.setdefault("iban", []).append((value, "x-bank-account:iban"))
             out.append(self._indicator(f"iban:{value}", f"Money-mule account {value[:4]}…{value[-4:]}",
                                        f"[x-bank-account:iban = '{value}']", ["money-mule", "fraud"],
                                        "Beneficiary account receiving proceeds of safe-account and investment scams."))
@@ -197,8 +276,12 @@ class _FraudIntel:
     def scam_phones(self, n: int) -> list[dict[str, Any]]:
         prefixes = ["+4670", "+4673", "+4791", "+4540", "+35840"]
         out = []
-        for _ in range(n):
+        while len(out) < n:
             number = self.rng.choice(prefixes) + "".join(self.rng.choice("0123456789") for _ in range(7))
+            try:
+                normalise(Kind.PHONE, number)
+            except ObservableError:
+                continue  # not a number in an allocated range: draw again
             out.append(self._indicator(f"phone:{number}", "Vishing caller posing as bank security",
                                        f"[x-phone-number:value = '{number}']", ["vishing", "fraud"],
                                        "Caller spoofs the bank's fraud department and talks customers into a "
@@ -206,11 +289,11 @@ class _FraudIntel:
         return out
 
     def wallets(self, n: int) -> list[dict[str, Any]]:
-        alphabet = "023456789acdefghjklmnpqrstuvwxyz"
         out = []
         for _ in range(n):
-            addr = "bc1q" + "".join(self.rng.choice(alphabet) for _ in range(38))
-            out.append(self._indicator(f"btc:{addr}", "Scam cash-out wallet", f"[x-crypto-wallet:value = '{addr}']",
+            addr = _p2pkh(bytes(self.rng.randrange(256) for _ in range(20)))
+            out.append(self._indicator(f"btc:{addr}", "Scam cash-out wallet",
+                                       f"[x-cryptocurrency-wallet:value = '{addr}']",
                                        ["investment-scam", "crypto"], "Wallet receiving funds from investment-scam victims."))
         return out
 
@@ -237,6 +320,21 @@ class _FraudIntel:
             "object_refs": [i["id"] for i in inds],
         }
         return [*inds, report]
+
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def _p2pkh(key_hash: bytes) -> str:
+    """A bitcoin P2PKH address (version 0, Base58Check) for a made-up 20-byte key hash."""
+    payload = b"\x00" + key_hash
+    data = payload + hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
+    number = int.from_bytes(data, "big")
+    out = ""
+    while number:
+        number, rem = divmod(number, 58)
+        out = _B58[rem] + out
+    return "1" * (len(data) - len(data.lstrip(b"\x00"))) + out
 
 
 def _banner(counts: dict[str, int]) -> str:

@@ -24,6 +24,12 @@ from nordcert.db import is_postgres
 from nordcert.errors import Forbidden, Invalid
 from nordcert.intel.tables import ingest_clock, object_labels, object_recipients, stix_objects
 from nordcert.intel.validate import Checked, ObjectError, check_object
+from nordcert.observables import index as observable_index
+from nordcert.observables.extract import extract
+from nordcert.observables.kinds import FullCardNumber, Kind
+from nordcert.observables.tables import observables as observables_table
+from nordcert.observables.tables import sighting_index
+from nordcert.observables.warninglist_store import current_check
 from nordcert.sharing.policy import Reader, Role
 from nordcert.sharing.tlp import MARKING_TLP, TLP2_EXTENSION_ID, Tlp, tlp_of_markings, with_tlp_marking
 
@@ -96,6 +102,10 @@ class IngestResult:
     first_date_added: int | None = None
     last_date_added: int | None = None
     ids: list[str] = field(default_factory=list)
+    indexed: int = 0
+    #: Values that were not indexed (the objects are stored): (index, id, reason), the first few.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    warning_count: int = 0
 
     @property
     def total(self) -> int:
@@ -103,7 +113,13 @@ class IngestResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged, "rejected": 0,
-                "total": self.total}
+                "total": self.total, "observables_indexed": self.indexed, "warning_count": self.warning_count,
+                "warnings": self.warnings}
+
+    def warn(self, index: int, stix_id: str, reason: str, limit: int) -> None:
+        self.warning_count += 1
+        if len(self.warnings) < limit:
+            self.warnings.append({"index": index, "id": stix_id, "reason": reason})
 
 
 class _Clock:
@@ -143,19 +159,22 @@ def ingest(
     result = IngestResult()
     problems = _Problems(settings.max_reported_errors)
     writer = _Writer(conn, submission, settings, result, problems, keep_ids)
-    chunk: list[tuple[int, Checked]] = []
+    chunk: list[tuple[int, Checked, list[tuple[Kind, str]]]] = []
     seen = 0
     for index, obj in enumerate(objects):
         seen = index + 1
         try:
             checked = check_object(obj)
-        except ObjectError as exc:
+            found = extract(checked.obj, phone_region=settings.phone_region)
+        except (ObjectError, FullCardNumber) as exc:
             oid = obj.get("id") if isinstance(obj, dict) else None
             problems.add(index, oid if isinstance(oid, str) else None, str(exc))
             continue
         if problems.count:
             continue  # the batch is lost; keep validating to report every problem
-        chunk.append((index, checked))
+        for reason in found.skipped:
+            result.warn(index, checked.stix_id, reason, settings.max_reported_errors)
+        chunk.append((index, checked, found.observables))
         if len(chunk) >= settings.ingest_chunk_size:
             writer.write(chunk)
             chunk = []
@@ -195,13 +214,14 @@ class _Writer:
         self.result = result
         self.keep_ids = keep_ids
         self.clock = _Clock(conn)
+        self.check = current_check(conn)
         self.pg = is_postgres(conn)
         self._insert_sql: dict[str, str] = {}
         self._sharing: dict[Tlp | None, tuple[Tlp, int | None, bool]] = {}
         # The ids of a chunk travel as one parameter (an array, or JSON for SQLite), not thousands.
         ids_in = "= ANY(%s)" if self.pg else "IN (SELECT value FROM json_each(?))"
         self._versions_sql = (
-            "SELECT stix_id, modified, is_latest, creator_org_id FROM stix_objects "
+            "SELECT stix_id, modified, is_latest, creator_org_id, date_added FROM stix_objects "
             f"WHERE stix_id {ids_in} ORDER BY stix_id, date_added"
         )
 
@@ -218,24 +238,25 @@ class _Writer:
             decided = self._sharing[marked] = (tlp, group_id, bool(sub.recipients) and tlp is Tlp.RED)
         return decided
 
-    def write(self, chunk: list[tuple[int, Checked]]) -> None:
-        ids = list({c.stix_id for _, c in chunk})
+    def write(self, chunk: list[tuple[int, Checked, list[tuple[Kind, str]]]]) -> None:
+        ids = list({c.stix_id for _, c, _ in chunk})
         # One query: every stored version of the chunk's ids.
         versions: dict[str, dict[int, tuple[bool, int | None]]] = {}
         origin: dict[str, int | None] = {}  # the organisation that created each object (its first version)
-        for sid, modified, is_latest, creator in self.conn.exec_driver_sql(self._versions_sql, (self._id_list(ids),)):
+        latest: dict[str, tuple[int, dict[str, Any] | None]] = {}
+        stored_key: dict[str, int] = {}  # date_added of each stored latest version
+        for sid, modified, is_latest, creator, date_added in self.conn.exec_driver_sql(
+                self._versions_sql, (self._id_list(ids),)):
             versions.setdefault(sid, {})[modified] = (bool(is_latest), creator)
             origin.setdefault(sid, creator)
-        latest: dict[str, tuple[int, dict[str, Any] | None]] = {}
-        for sid, vs in versions.items():
-            for mod, (is_latest, _creator) in vs.items():
-                if is_latest:
-                    latest[sid] = (mod, None)
+            if is_latest:
+                latest[sid] = (modified, None)
+                stored_key[sid] = date_added
         rows: list[dict[str, Any]] = []
         labels: list[dict[str, Any]] = []
         demote: list[dict[str, Any]] = []
         sub = self.sub
-        for index, c in chunk:
+        for index, c, found in chunk:
             stored = versions.get(c.stix_id)
             if stored is not None and c.modified in stored:
                 self.result.unchanged += 1
@@ -252,11 +273,12 @@ class _Writer:
             creator_org_id = origin.setdefault(c.stix_id, sub.creator_org_id)
             versions.setdefault(c.stix_id, {})[c.modified] = (False, creator_org_id)
             row = self._row(c, creator_org_id)
+            row["_found"] = found
             current = latest.get(c.stix_id)
             if current is None or c.modified > current[0]:
                 if current is not None:
                     if current[1] is None:
-                        demote.append({"sid": c.stix_id, "mod": current[0]})
+                        demote.append({"sid": c.stix_id, "mod": current[0], "key": stored_key[c.stix_id]})
                     else:
                         current[1]["is_latest"] = False
                 row["is_latest"] = True
@@ -281,9 +303,17 @@ class _Writer:
                 update(stix_objects)
                 .where(stix_objects.c.stix_id == bindparam("sid"), stix_objects.c.modified == bindparam("mod"))
                 .values(is_latest=False),
-                demote,
+                [{"sid": d["sid"], "mod": d["mod"]} for d in demote],
             )
+            observable_index.unindex(self.conn, [d["key"] for d in demote])
         self._insert_many(stix_objects, rows)
+        indexed = observable_index.observable_rows(rows, self.check)
+        if indexed:
+            self._insert_many(observables_table, indexed)
+            self.result.indexed += len(indexed)
+        sighted = observable_index.sighting_rows(rows)
+        if sighted:
+            self._insert_many(sighting_index, sighted)
         if labels:
             # A label repeated within one object is stored once.
             unique = list({(x["date_added"], x["label"]): x for x in labels}.values())
@@ -318,7 +348,11 @@ class _Writer:
                 obj["object_marking_refs"] = with_tlp_marking(refs, tlp)
         name = obj.get("name")
         desc = obj.get("description")
+        extra: dict[str, Any] = {}
+        if c.type == "sighting":
+            extra["_sighting"] = observable_index.sighting_values(obj, c.created, c.modified)
         return {
+            **extra,
             "date_added": None,
             "stix_id": c.stix_id,
             "type": c.type,

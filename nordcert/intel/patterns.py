@@ -16,8 +16,7 @@ from stix2patterns.v21.object_validator import HASHES_REGEX
 from stix2patterns.validator import run_validator
 
 _KEYWORDS = frozenset(
-    "AND OR NOT FOLLOWEDBY LIKE MATCHES ISSUPERSET ISSUBSET EXISTS LAST IN START STOP SECONDS "
-    "true false WITHIN REPEATS TIMES".split()
+    ["AND", "OR", "NOT", "FOLLOWEDBY", "LIKE", "MATCHES", "ISSUPERSET", "ISSUBSET", "EXISTS", "LAST", "IN", "START", "STOP", "SECONDS", "true", "false", "WITHIN", "REPEATS", "TIMES"]
 )
 _WS = r"[ \t\r\n]"
 _IDENT = r"[a-zA-Z_][a-zA-Z0-9_]*"
@@ -69,3 +68,61 @@ def _full_validate(pattern: str) -> list[str]:
         return list(run_validator(pattern, stix_version="2.1"))
     except Exception as exc:  # noqa: BLE001 - the grammar's inspector crashes on some inputs
         return [f"the pattern could not be parsed ({type(exc).__name__}: {exc})"]
+
+
+#: One comparison of a pattern: (object type, property path, operator, literals). The path's
+#: list indexes (``[*]``, ``[0]``) are dropped; quoted components are unquoted. Only ``=`` and ``IN``
+#: comparisons that are not negated are returned, with their string or integer literals.
+Comparison = tuple[str, tuple[str, ...], str, tuple[str | int, ...]]
+
+_STR_LITERAL = re.compile(_STR, re.DOTALL)
+_INT_LITERAL = re.compile(r"[+-]?[0-9]+")
+
+
+def _unquote(literal: str) -> str:
+    """The value of a STIX pattern string literal (STIX 2.1 §9.3: only \\' and \\\\ are escapes)."""
+    return literal[1:-1].replace("\\'", "'").replace("\\\\", "\\")
+
+
+def _literals(op: str, raw: str) -> tuple[str | int, ...]:
+    if op == "IN":
+        return tuple(_unquote(s) for s in _STR_LITERAL.findall(raw))
+    if raw.startswith("'"):
+        return (_unquote(raw),)
+    if _INT_LITERAL.fullmatch(raw):
+        return (int(raw),)
+    return ()  # binary, hex, timestamp, float and boolean literals name no observable
+
+
+def comparisons(pattern: str) -> list[Comparison]:
+    """The positive equality and ``IN`` comparisons of a valid STIX pattern, in pattern order.
+
+    Simple patterns are read by the recogniser above; anything else is parsed by ``stix2-patterns``.
+    """
+    if _SIMPLE.fullmatch(pattern) and _check_simple(pattern) is not None:
+        out: list[Comparison] = []
+        for m in _COMPARISON.finditer(pattern):
+            obj_type, path, op, literal = m.groups()
+            if op == "=":
+                parts = tuple(p[1:-1] if p.startswith("'") else p for p in _PATH_PART.findall(path))
+                out.append((obj_type, parts, "=", (_unquote(literal),)))
+        return out
+    return list(_parsed_comparisons(pattern))
+
+
+@lru_cache(maxsize=4096)
+def _parsed_comparisons(pattern: str) -> tuple[Comparison, ...]:
+    from stix2patterns.v21.pattern import Pattern
+
+    try:
+        inspected = Pattern(pattern).inspect()
+    except Exception:  # noqa: BLE001 - an invalid pattern was refused by validation already
+        return ()
+    out: list[Comparison] = []
+    for obj_type, comps in inspected.comparisons.items():
+        for path, op, raw in comps:
+            if op not in ("=", "IN"):
+                continue  # negations, orderings, LIKE and MATCHES name no single value
+            parts = tuple(p for p in path if isinstance(p, str))
+            out.append((obj_type, parts, op, _literals(op, raw)))
+    return tuple(out)

@@ -37,15 +37,11 @@ _TIMESTAMP_PROPS = (
 )
 
 SDO_TYPES = frozenset(
-    "attack-pattern campaign course-of-action grouping identity incident indicator infrastructure "
-    "intrusion-set location malware malware-analysis note observed-data opinion report threat-actor "
-    "tool vulnerability".split()
+    ["attack-pattern", "campaign", "course-of-action", "grouping", "identity", "incident", "indicator", "infrastructure", "intrusion-set", "location", "malware", "malware-analysis", "note", "observed-data", "opinion", "report", "threat-actor", "tool", "vulnerability"]
 )
 SRO_TYPES = frozenset({"relationship", "sighting"})
 SCO_TYPES = frozenset(
-    "artifact autonomous-system directory domain-name email-addr email-message file ipv4-addr "
-    "ipv6-addr mac-addr mutex network-traffic process software url user-account "
-    "windows-registry-key x509-certificate".split()
+    ["artifact", "autonomous-system", "directory", "domain-name", "email-addr", "email-message", "file", "ipv4-addr", "ipv6-addr", "mac-addr", "mutex", "network-traffic", "process", "software", "url", "user-account", "windows-registry-key", "x509-certificate"]
 )
 META_TYPES = frozenset({"marking-definition", "language-content", "extension-definition"})
 

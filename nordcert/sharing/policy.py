@@ -105,6 +105,18 @@ def visible_clause(reader: Reader | None, table: Table, recipients: Table) -> Co
     )
 
 
+def countable(item: Sharing, reader: Reader | None) -> bool:
+    """May ``reader`` learn that ``item`` exists without seeing it ("reported by N other members")?
+
+    What the reader may see, and AMBER objects of groups the reader is not in: a member learns
+    that some other member reported a value it already holds, never which one or what. AMBER+STRICT
+    and RED objects are never counted outside their audience; nothing is counted for the public.
+    """
+    if visible(item, reader):
+        return True
+    return reader is not None and item.tlp is Tlp.AMBER
+
+
 def creator_visible(item: Sharing, reader: Reader | None) -> bool:
     """May ``reader`` learn which organisation created ``item``? Not for anonymous submissions."""
     if not item.anonymous:

@@ -147,7 +147,8 @@ def test_created_updated_unchanged_counts(engine: Engine, settings: Settings, su
     a, b, c = indicator(), indicator(), indicator()
     first = run(engine, [a, b], sub, settings)
     assert (first.created, first.updated, first.unchanged, first.total) == (2, 0, 0, 2)
-    assert first.as_dict() == {"created": 2, "updated": 0, "unchanged": 0, "rejected": 0, "total": 2}
+    assert first.as_dict() == {"created": 2, "updated": 0, "unchanged": 0, "rejected": 0, "total": 2,
+                               "observables_indexed": 2, "warning_count": 0, "warnings": []}
     assert first.first_date_added is not None and first.last_date_added is not None
     assert first.last_date_added - first.first_date_added == 1
 

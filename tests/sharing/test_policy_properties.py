@@ -19,7 +19,16 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine
 
 from nordcert.accounts.service import create_group, create_organisation
-from nordcert.sharing.policy import Reader, Role, Sharing, creator_visible, may_forward, may_modify, visible
+from nordcert.sharing.policy import (
+    Reader,
+    Role,
+    Sharing,
+    countable,
+    creator_visible,
+    may_forward,
+    may_modify,
+    visible,
+)
 from nordcert.sharing.tlp import Tlp
 from tests.sharing.store import insert_items, visible_keys
 
@@ -76,6 +85,14 @@ def oracle_creator_visible(obj: Obj, who: Who) -> bool:
     if not obj.anonymous:
         return True
     return who.org is not None and (who.role == Role.CERT_ADMIN or (obj.creator is not None and who.org == obj.creator))
+
+
+def oracle_countable(world: World, obj: Obj, who: Who) -> bool:
+    """May the reader learn that the object exists (counted, never shown)? What it may see, and AMBER
+    objects of groups it is not in; never AMBER+STRICT or RED outside their audience, nothing for the public."""
+    if oracle_visible(world, obj, who):
+        return True
+    return who.org is not None and obj.tlp == Tlp.AMBER
 
 
 def oracle_may_forward(obj: Obj, peer_groups: frozenset[int]) -> bool:
@@ -168,6 +185,16 @@ def test_creator_visible_hides_anonymous_creators(case: tuple[World, Ids]) -> No
         item = ids.sharing(obj)
         for who in readers_of(world):
             assert creator_visible(item, ids.reader(world, who)) is oracle_creator_visible(obj, who), (obj, who)
+
+
+@given(worlds_with_ids())
+@settings(max_examples=300)
+def test_countable_reveals_existence_only_where_the_table_allows(case: tuple[World, Ids]) -> None:
+    world, ids = case
+    for obj in world.objects:
+        item = ids.sharing(obj)
+        for who in readers_of(world):
+            assert countable(item, ids.reader(world, who)) is oracle_countable(world, obj, who), (obj, who)
 
 
 @given(worlds_with_ids(), st.data())

@@ -1,0 +1,101 @@
+"""Routes: screening lookup, correlations, observables and sightings of objects, warninglists."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Response
+
+from nordcert.accounts.service import require_cert_admin
+from nordcert.deps import CurrentReader, ReadConn, SettingsDep, WriteConn
+from nordcert.observables import service, sightings, warninglist_store
+from nordcert.observables.schemas import (
+    CorrelationsOut,
+    LookupOut,
+    LookupRequest,
+    ObservableOut,
+    SightingCreate,
+    SightingCreated,
+    SightingsOut,
+    WarninglistOut,
+)
+
+router = APIRouter(tags=["observables"])
+
+
+def _json(data: Any) -> Response:
+    return Response(orjson.dumps(data), media_type="application/json")
+
+
+@router.post(
+    "/lookup", response_model=LookupOut, response_class=Response,
+    summary="Screen up to 10,000 values (payment screening, SOC triage)",
+    description="Each value is a string whose kind is detected (IP, CIDR, domain, URL, email, hash, IBAN, BIC, "
+    "BIN, wallet, phone, ASN) or {kind, value}. The answer lists, per value in request order, the objects you "
+    "may see that hold it (an address also matches a reported range that contains it; a URL also matches its "
+    "host), the number of reporting members, and the warninglists it is on. A bad value gets an error of its "
+    "own; the others are answered. A full card number is refused and masked in the answer.",
+)
+def lookup_many(body: LookupRequest, reader: CurrentReader, conn: ReadConn, settings: SettingsDep) -> Response:
+    values = [v if isinstance(v, str) else v.model_dump() for v in body.values]
+    return _json(service.lookup(conn, reader, settings, values, subdomains=body.subdomains,
+                                include_stale=body.include_stale))
+
+
+@router.get("/lookup", response_model=LookupOut, response_class=Response, summary="Screen one value")
+def lookup_one(
+    reader: CurrentReader, conn: ReadConn, settings: SettingsDep,
+    value: Annotated[str, Query(min_length=1, max_length=4096, description="the value to screen")],
+    kind: Annotated[str | None, Query(description="its kind; detected when left out")] = None,
+    subdomains: bool = False,
+    include_stale: bool = True,
+) -> Response:
+    item: Any = {"kind": kind, "value": value} if kind else value
+    return _json(service.lookup(conn, reader, settings, [item], subdomains=subdomains,
+                                include_stale=include_stale))
+
+
+@router.get("/objects/{stix_id}/correlations", response_model=CorrelationsOut,
+            summary="Who else reported the values of this object")
+def correlations(stix_id: str, reader: CurrentReader, conn: ReadConn, settings: SettingsDep) -> dict[str, Any]:
+    return service.correlations(conn, reader, settings, stix_id)
+
+
+@router.get("/objects/{stix_id}/observables", response_model=list[ObservableOut],
+            summary="The observables indexed for this object")
+def observables(stix_id: str, reader: CurrentReader, conn: ReadConn) -> list[dict[str, Any]]:
+    return service.observables_of(conn, reader, stix_id)
+
+
+@router.get("/objects/{stix_id}/sightings", response_model=SightingsOut,
+            summary="Sightings of this object: count, members, last 7 days, trend")
+def get_sightings(stix_id: str, reader: CurrentReader, conn: ReadConn, settings: SettingsDep) -> dict[str, Any]:
+    return sightings.sightings_of(conn, reader, settings, stix_id)
+
+
+@router.post("/objects/{stix_id}/sightings", status_code=201, response_model=SightingCreated,
+             summary="Record that your organisation sighted this object")
+def add_sighting(stix_id: str, body: SightingCreate, reader: CurrentReader, conn: WriteConn,
+                 settings: SettingsDep) -> dict[str, Any]:
+    return sightings.record_sighting(conn, reader, settings, stix_id, count=body.count, first_seen=body.first_seen,
+                                     last_seen=body.last_seen, anonymous=body.anonymous, tlp=body.tlp, note=body.note)
+
+
+@router.get("/warninglists", response_model=list[WarninglistOut], summary="Warninglists (known-good values)")
+def list_warninglists(reader: CurrentReader, conn: ReadConn) -> list[dict[str, Any]]:
+    return warninglist_store.list_all(conn)
+
+
+@router.post("/warninglists/{name}/enable", status_code=204, summary="Enable a warninglist (CERT staff)")
+def enable(name: str, reader: CurrentReader, conn: WriteConn) -> Response:
+    require_cert_admin(reader)
+    warninglist_store.set_enabled(conn, name, True)
+    return Response(status_code=204)
+
+
+@router.post("/warninglists/{name}/disable", status_code=204, summary="Disable a warninglist (CERT staff)")
+def disable(name: str, reader: CurrentReader, conn: WriteConn) -> Response:
+    require_cert_admin(reader)
+    warninglist_store.set_enabled(conn, name, False)
+    return Response(status_code=204)

@@ -1,0 +1,156 @@
+"""Observables of a STIX object: from indicator patterns and from cyber-observable objects.
+
+Each positive ``=`` or ``IN`` comparison of a STIX pattern (STIX 2.1 §9) whose property names an
+observable yields one observable per literal; a cyber-observable object (STIX 2.1 §6) yields the
+values of its identifying properties. Fraud observables that STIX lacks use our custom SCO types
+(documented in docs/observables.md); the equivalent types of OpenCTI are read too, so a member's
+OpenCTI export indexes the same way.
+
+A full payment-card number anywhere a card value is expected refuses the object
+(:class:`FullCardNumber`, PCI DSS: only the BIN may be shared). Any other value that is not valid
+for its kind is not indexed and reported as a warning; the object itself is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nordcert.intel.patterns import comparisons
+from nordcert.observables.kinds import FullCardNumber, Kind, ObservableError, normalise
+from nordcert.observables.tables import MAX_VALUE_LENGTH
+
+_AUTO = "auto"  # an address or name whose kind the value tells (network-traffic refs)
+_CARD = "card"  # a card number property: a BIN is indexed, a full number refused
+
+_HASHES = {"MD5": Kind.MD5, "SHA1": Kind.SHA1, "SHA256": Kind.SHA256, "SHA512": Kind.SHA512}
+
+#: (object type, property path) -> kind. Paths are property names with list indexes removed.
+PATH_KINDS: dict[tuple[str, tuple[str, ...]], Kind | str] = {
+    ("ipv4-addr", ("value",)): Kind.IPV4,
+    ("ipv6-addr", ("value",)): Kind.IPV6,
+    ("domain-name", ("value",)): Kind.DOMAIN,
+    ("url", ("value",)): Kind.URL,
+    ("email-addr", ("value",)): Kind.EMAIL,
+    ("email-message", ("from_ref", "value")): Kind.EMAIL,
+    ("email-message", ("sender_ref", "value")): Kind.EMAIL,
+    ("email-message", ("to_refs", "value")): Kind.EMAIL,
+    ("email-message", ("cc_refs", "value")): Kind.EMAIL,
+    ("email-message", ("bcc_refs", "value")): Kind.EMAIL,
+    ("network-traffic", ("dst_ref", "value")): _AUTO,
+    ("network-traffic", ("src_ref", "value")): _AUTO,
+    ("autonomous-system", ("number",)): Kind.ASN,
+    # nordcert's fraud SCOs (docs/observables.md)
+    ("x-bank-account", ("iban",)): Kind.IBAN,
+    ("x-bank-account", ("bic",)): Kind.BIC,
+    ("x-payment-card", ("bin",)): Kind.BIN,
+    ("x-payment-card", ("number",)): _CARD,
+    ("x-payment-card", ("card_number",)): _CARD,
+    ("x-cryptocurrency-wallet", ("value",)): Kind.WALLET,
+    ("x-phone-number", ("value",)): Kind.PHONE,
+    # OpenCTI's equivalents
+    ("bank-account", ("iban",)): Kind.IBAN,
+    ("bank-account", ("bic",)): Kind.BIC,
+    ("payment-card", ("card_number",)): _CARD,
+    ("cryptocurrency-wallet", ("value",)): Kind.WALLET,
+    ("phone-number", ("value",)): Kind.PHONE,
+}
+_HASHED_TYPES = frozenset({"file", "artifact", "x509-certificate"})
+#: SCO types whose properties hold observables, and which properties.
+_SCO_PROPERTIES: dict[str, list[tuple[str, Kind | str]]] = {}
+for (_type, _path), _kind in PATH_KINDS.items():
+    if len(_path) == 1:
+        _SCO_PROPERTIES.setdefault(_type, []).append((_path[0], _kind))
+
+#: The kinds a payment-card object may carry (used to refuse a PAN in any card property).
+CARD_TYPES = frozenset({"x-payment-card", "payment-card"})
+
+
+@dataclass
+class Extraction:
+    """The normalised observables of one object, and why some values were not indexed."""
+
+    observables: list[tuple[Kind, str]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def add(self, kind: Kind | str, value: Any, phone_region: str | None) -> None:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            return
+        if kind == _CARD:
+            kind = Kind.BIN
+        try:
+            if kind == _AUTO:
+                pair = _auto(str(value))
+                if pair is None:
+                    return
+            else:
+                pair = normalise(kind, value, phone_region=phone_region)
+        except FullCardNumber:
+            raise
+        except ObservableError as exc:
+            self.skipped.append(str(exc))
+            return
+        if len(pair[1]) > MAX_VALUE_LENGTH:
+            self.skipped.append(f"{pair[0]} value longer than {MAX_VALUE_LENGTH} characters is not indexed")
+            return
+        if pair not in self.observables:
+            self.observables.append(pair)
+
+
+def _auto(value: str) -> tuple[Kind, str] | None:
+    for kind in (Kind.IPV4, Kind.IPV6, Kind.DOMAIN):
+        try:
+            return normalise(kind, value)
+        except FullCardNumber:
+            raise
+        except ObservableError:
+            continue
+    return None  # a MAC address or other reference names no indexed kind
+
+
+def path_kind(obj_type: str, path: tuple[str, ...]) -> Kind | str | None:
+    """The kind a pattern property names, or None."""
+    if len(path) == 2 and path[0] == "hashes" and obj_type in _HASHED_TYPES:
+        return _HASHES.get(path[1].upper().replace("-", "").replace("_", ""))
+    return PATH_KINDS.get((obj_type, path))
+
+
+def extract(obj: dict[str, Any], *, phone_region: str | None = None) -> Extraction:
+    """The observables of ``obj`` (a validated STIX object). Raises :class:`FullCardNumber`."""
+    found = Extraction()
+    obj_type = obj.get("type")
+    if obj_type == "indicator":
+        if obj.get("pattern_type") == "stix" and isinstance(obj.get("pattern"), str):
+            for c_type, path, _op, literals in comparisons(obj["pattern"]):
+                kind = path_kind(c_type, path)
+                if kind is None:
+                    if c_type in CARD_TYPES:
+                        _refuse_card_digits(literals)
+                    continue
+                for literal in literals:
+                    found.add(kind, literal, phone_region)
+        return found
+    if not isinstance(obj_type, str):
+        return found
+    for prop, kind in _SCO_PROPERTIES.get(obj_type, ()):
+        if prop in obj:
+            found.add(kind, obj[prop], phone_region)
+    if obj_type in CARD_TYPES:
+        for prop, value in obj.items():
+            if prop not in ("bin", "number", "card_number") and isinstance(value, (str, int)):
+                _refuse_card_digits((value,))
+    if obj_type in _HASHED_TYPES and isinstance(obj.get("hashes"), dict):
+        for name, value in obj["hashes"].items():
+            kind = _HASHES.get(str(name).upper().replace("-", "").replace("_", ""))
+            if kind is not None:
+                found.add(kind, value, phone_region)
+    return found
+
+
+def _refuse_card_digits(values: tuple[Any, ...]) -> None:
+    """A payment-card object may carry no 13-19 digit number in any property (a PAN)."""
+    for value in values:
+        digits = "".join(ch for ch in str(value) if ch not in " -")
+        if digits.isdigit() and 13 <= len(digits) <= 19:
+            raise FullCardNumber(
+                "a full payment card number (PAN) is not accepted; share only the BIN, the first 6 to 8 digits")

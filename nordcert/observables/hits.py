@@ -1,0 +1,123 @@
+"""Reading the observable and sighting indexes joined with their objects' sharing attributes.
+
+Index reads return every row for the values asked about; the sharing policy then decides, row by
+row, what the reader sees (:func:`policy.visible`) and what may only be counted
+(:func:`policy.countable`). Each read is one indexed statement per kind, whatever the number of values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from nordcert.db import is_postgres
+from nordcert.sharing.policy import Sharing
+from nordcert.sharing.tlp import Tlp
+
+_CHUNK = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One index row: a value of ``kind`` held by the latest version of an object."""
+
+    kind: str
+    value: str
+    date_added: int
+    stix_id: str
+    type: str
+    sharing: Sharing
+    creator_short: str | None
+    body: str
+    modified: int
+    created: int | None
+    valid_until: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SightingRow:
+    sighting_of_ref: str
+    count: int
+    first_seen: int
+    last_seen: int
+    date_added: int
+    sharing: Sharing
+
+
+def _in(pg: bool) -> str:
+    return "= ANY(%s)" if pg else "IN (SELECT value FROM json_each(?))"
+
+
+def _param(pg: bool, values: list[Any]) -> Any:
+    return values if pg else orjson.dumps(values).decode()
+
+
+def _recipients(conn: Connection, keys: list[int]) -> dict[int, frozenset[int]]:
+    """Named recipients of RED rows, by date_added."""
+    pg = is_postgres(conn)
+    out: dict[int, set[int]] = {}
+    for start in range(0, len(keys), _CHUNK):
+        part = keys[start:start + _CHUNK]
+        sql = f"SELECT date_added, organisation_id FROM object_recipients WHERE date_added {_in(pg)}"
+        for key, org in conn.exec_driver_sql(sql, (_param(pg, part),)):
+            out.setdefault(key, set()).add(org)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _sharing(row: Any, recipients: dict[int, frozenset[int]]) -> Sharing:
+    return Sharing(creator_org_id=row.creator_org_id, tlp=Tlp(row.tlp), group_id=row.group_id,
+                   recipients=recipients.get(row.date_added, frozenset()), anonymous=bool(row.anonymous))
+
+
+def hits_for(conn: Connection, wanted: dict[str, Iterable[str]]) -> list[Hit]:
+    """Every index row for the values in ``wanted`` (kind -> normalised values), with its object."""
+    pg = is_postgres(conn)
+    sql = (
+        "SELECT o.kind, o.value, o.date_added, s.stix_id, s.type, s.tlp, s.group_id, s.creator_org_id, "
+        "s.anonymous, s.has_recipients, s.body, s.modified, s.created, s.valid_until, g.short_name "
+        "FROM observables o JOIN stix_objects s ON s.date_added = o.date_added "
+        "LEFT JOIN organisations g ON g.id = s.creator_org_id "
+        f"WHERE o.kind = {'%s' if pg else '?'} AND o.value {_in(pg)}"
+    )
+    rows: list[Any] = []
+    for kind, values in wanted.items():
+        vals = sorted(set(values))
+        for start in range(0, len(vals), _CHUNK):
+            rows.extend(conn.exec_driver_sql(sql, (kind, _param(pg, vals[start:start + _CHUNK]))).all())
+    recipients = _recipients(conn, [r.date_added for r in rows if r.has_recipients])
+    return [
+        Hit(kind=r.kind, value=r.value, date_added=r.date_added, stix_id=r.stix_id, type=r.type,
+            sharing=_sharing(r, recipients), creator_short=r.short_name, body=r.body, modified=r.modified,
+            created=r.created, valid_until=r.valid_until)
+        for r in rows
+    ]
+
+
+def hits_of_object(conn: Connection, date_added: int) -> list[tuple[str, str, str | None]]:
+    """(kind, value, warninglists) indexed for one object version."""
+    pg = is_postgres(conn)
+    sql = f"SELECT kind, value, warninglists FROM observables WHERE date_added = {'%s' if pg else '?'}"
+    return [(r[0], r[1], r[2]) for r in conn.exec_driver_sql(sql, (date_added,))]
+
+
+def sightings_for(conn: Connection, refs: Iterable[str]) -> list[SightingRow]:
+    """Every indexed sighting of the objects ``refs``, with its sharing."""
+    pg = is_postgres(conn)
+    sql = (
+        "SELECT i.sighting_of_ref, i.count, i.first_seen, i.last_seen, i.date_added, s.tlp, s.group_id, "
+        "s.creator_org_id, s.anonymous, s.has_recipients "
+        "FROM sighting_index i JOIN stix_objects s ON s.date_added = i.date_added "
+        f"WHERE i.sighting_of_ref {_in(pg)}"
+    )
+    ids = sorted(set(refs))
+    rows: list[Any] = []
+    for start in range(0, len(ids), _CHUNK):
+        rows.extend(conn.exec_driver_sql(sql, (_param(pg, ids[start:start + _CHUNK]),)).all())
+    recipients = _recipients(conn, [r.date_added for r in rows if r.has_recipients])
+    return [SightingRow(sighting_of_ref=r.sighting_of_ref, count=r.count, first_seen=r.first_seen,
+                        last_seen=r.last_seen, date_added=r.date_added, sharing=_sharing(r, recipients))
+            for r in rows]
