@@ -9,7 +9,7 @@ and against the physical limit, the driver's own executemany of prepared tuples.
 2. nordcert run: on a freshly migrated store with one organisation and one analyst, times
    ``iter_objects_from_file`` -> ``ingest(...)`` inside one ``transaction(engine)``, commit included.
 3. Reference run, same process: on a second freshly migrated store, one ``transaction(engine)`` with
-   ``conn.execute(insert(stix_objects), rows)`` and ``insert(object_labels)`` of the rows nordcert
+   ``conn.execute(insert(stix_objects), rows)``, ``insert(object_labels)`` and ``insert(observables)`` of the rows nordcert
    writes (same columns and values; bodies serialised with orjson), prepared before the clock starts.
 4. Prints both rates and the ratio nordcert/raw per store (target: at least 30 % of raw), with the
    peak RSS and the Python, SQLite and PostgreSQL versions. The two paths alternate ``--repeat``
@@ -58,6 +58,7 @@ from nordcert.db import make_engine, migrate, transaction
 from nordcert.intel.bundle import iter_objects_from_file
 from nordcert.intel.ingest import Submission, ingest
 from nordcert.intel.tables import object_labels, stix_objects
+from nordcert.observables.tables import observables
 from nordcert.intel.validate import timestamp_us
 from nordcert.sharing.tlp import Tlp
 
@@ -259,8 +260,12 @@ def run_nordcert(store: Store, bundle: Path, count: int) -> Timing:
     return timing
 
 
+_PATTERN_KINDS = {"ipv4-addr": "ipv4", "domain-name": "domain", "url": "url", "file": "sha256"}
+
+
 def raw_rows(objects: list[dict[str, Any]], store: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The stix_objects and object_labels rows nordcert writes for these objects (TLP:GREEN, new ids)."""
+    """The stix_objects, object_labels and observables rows nordcert writes for these objects
+    (TLP:GREEN, new ids; the generator's values are already in their normal form)."""
     first = now_us()
     rows: list[dict[str, Any]] = []
     labels: list[dict[str, Any]] = []
@@ -288,16 +293,23 @@ def raw_rows(objects: list[dict[str, Any]], store: Store) -> tuple[list[dict[str
         })
         for label in dict.fromkeys(obj["labels"]):
             labels.append({"date_added": date_added, "label": label[:250]})
+        pattern = obj["pattern"]
+        kind = _PATTERN_KINDS[pattern[1:pattern.index(":")]]
+        value = pattern[pattern.index("'") + 1:pattern.rindex("'")]
+        labels.append({"date_added": date_added, "kind": kind, "value": value, "warninglists": None, "_obs": True})
     return rows, labels
 
 
 def run_raw(store: Store, rows: list[dict[str, Any]], labels: list[dict[str, Any]]) -> Timing:
     """One transaction of two executemany inserts, commit included."""
+    label_rows = [r for r in labels if "_obs" not in r]
+    observable_rows = [{k: v for k, v in r.items() if k != "_obs"} for r in labels if "_obs" in r]
     gc.collect()
     started, cpu = time.perf_counter(), time.process_time()
     with transaction(store.engine) as conn:
         conn.execute(insert(stix_objects), rows)
-        conn.execute(insert(object_labels), labels)
+        conn.execute(insert(object_labels), label_rows)
+        conn.execute(insert(observables), observable_rows)
     return Timing(time.perf_counter() - started, time.process_time() - cpu)
 
 
@@ -305,7 +317,9 @@ def run_dbapi(store: Store, rows: list[dict[str, Any]], labels: list[dict[str, A
     """The physical limit: the driver's own executemany of prepared tuples, one transaction, commit included."""
     mark = "%s" if store.kind == "postgres" else "?"
     statements = []
-    for table, data in ((stix_objects, rows), (object_labels, labels)):
+    label_rows = [r for r in labels if "_obs" not in r]
+    observable_rows = [r for r in labels if "_obs" in r]
+    for table, data in ((stix_objects, rows), (object_labels, label_rows), (observables, observable_rows)):
         names = [c.name for c in table.columns]
         sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(mark for _ in names)})"
         statements.append((sql, [tuple(r[n] for n in names) for r in data]))

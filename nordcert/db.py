@@ -6,7 +6,7 @@ created and upgraded only by the Alembic migrations in ``nordcert/migrations``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,22 @@ def transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
         conn = conn.execution_options(nordcert_write=write)
         with conn.begin():
             yield conn
+
+
+def fetch_all(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """Run a read on the connection's own DBAPI cursor, in its open transaction.
+
+    For the hot paths (authentication, the screening lookup): SQLAlchemy's statement and result
+    machinery costs more than the query itself there. ``sql`` uses the driver's paramstyle.
+    """
+    dbapi_conn = conn.connection.dbapi_connection
+    assert dbapi_conn is not None
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute(sql, params)
+        return list(cur.fetchall())
+    finally:
+        cur.close()
 
 
 def migrate(engine: Engine) -> None:

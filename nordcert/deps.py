@@ -61,19 +61,33 @@ def _credentials(request: Request) -> tuple[str, str | None] | None:
     raise Unauthenticated("use Authorization: Bearer TOKEN, or Basic with your email and a token")
 
 
-def optional_reader(request: Request) -> Reader | None:
-    """The authenticated reader, or None for a request without credentials (public reads)."""
+def reader_in(conn: Connection, request: Request) -> tuple[Reader | None, int | None]:
+    """The request's reader (None without credentials) read on ``conn``, and a token id due a touch.
+
+    For routes that do all their work in one transaction (the screening lookup's hot path).
+    """
     creds = _credentials(request)
     if creds is None:
-        return None
+        return None, None
     token, email = creds
+    return accounts.authenticate_token(conn, token, email=email)
+
+
+def touch(engine: Engine, token_id: int | None) -> None:
+    """Record that a token was used (at most every few minutes, so reads rarely write)."""
+    if token_id is not None:
+        with transaction(engine) as conn:
+            accounts.touch_token(conn, token_id)
+
+
+def optional_reader(request: Request) -> Reader | None:
+    """The authenticated reader, or None for a request without credentials (public reads)."""
+    if request.headers.get("authorization") is None:
+        return None
     engine = get_engine(request)
     with transaction(engine, write=False) as conn:
-        reader = accounts.authenticate(conn, token, email=email)
-        stale = accounts.token_needs_touch(conn, token)
-    if stale is not None:
-        with transaction(engine) as conn:
-            accounts.touch_token(conn, stale)
+        reader, stale = reader_in(conn, request)
+    touch(engine, stale)
     return reader
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, delete, func, insert, or_, select, update
 from nordcert.accounts.tables import api_tokens, organisations, sharing_group_members, sharing_groups, users
 from nordcert.clock import now_us
 from nordcert.config import NORDCERT_NAMESPACE
+from nordcert.db import fetch_all, is_postgres
 from nordcert.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from nordcert.sharing.policy import Reader, Role
 
@@ -272,35 +273,40 @@ def revoke_token(conn: Connection, token_id: int, *, actor: Reader | None = None
 
 def authenticate(conn: Connection, token: str, *, email: str | None = None) -> Reader:
     """The reader a token stands for; with ``email`` (HTTP Basic) the token must be that user's."""
-    row = conn.execute(
-        select(api_tokens.c.id, api_tokens.c.expires_at, api_tokens.c.revoked_at, api_tokens.c.last_used_at,
-               users.c.id.label("user_id"), users.c.email, users.c.organisation_id, users.c.role, users.c.active)
-        .join(users, users.c.id == api_tokens.c.user_id)
-        .where(api_tokens.c.token_hash == hash_token(token))
-    ).first()
+    return authenticate_token(conn, token, email=email)[0]
+
+
+_AUTH_SQL = (
+    "SELECT t.id, t.expires_at, t.revoked_at, t.last_used_at, u.id, u.email, u.organisation_id, u.role, u.active, "
+    "m.group_id FROM api_tokens t JOIN users u ON u.id = t.user_id "
+    "LEFT JOIN sharing_group_members m ON m.organisation_id = u.organisation_id "
+    "WHERE t.token_hash = {mark}"
+)
+_AUTH = {False: _AUTH_SQL.format(mark="?"), True: _AUTH_SQL.format(mark="%s")}
+
+
+def authenticate_token(conn: Connection, token: str, *, email: str | None = None) -> tuple[Reader, int | None]:
+    """:func:`authenticate`, and the token's id when its ``last_used_at`` is due a refresh (else None).
+
+    One indexed query (token, user and the organisation's sharing groups): every API request runs it.
+    """
+    rows = fetch_all(conn, _AUTH[is_postgres(conn)], (hash_token(token),))
     now = now_us()
-    if row is None or (email is not None and row.email != email.strip().lower()):
+    if not rows:
         raise Unauthenticated("invalid credentials")
-    if row.revoked_at is not None:
+    token_id, expires_at, revoked_at, last_used_at, user_id, user_email, org_id, role, active, _ = rows[0]
+    if email is not None and user_email != email.strip().lower():
+        raise Unauthenticated("invalid credentials")
+    if revoked_at is not None:
         raise Unauthenticated("this token has been revoked")
-    if row.expires_at is not None and row.expires_at <= now:
+    if expires_at is not None and expires_at <= now:
         raise Unauthenticated("this token has expired")
-    if not row.active:
+    if not active:
         raise Unauthenticated("this user is deactivated")
-    return _reader(conn, {"id": row.user_id, "email": row.email, "organisation_id": row.organisation_id,
-                          "role": row.role})
-
-
-def token_needs_touch(conn: Connection, token: str) -> int | None:
-    """The id of a token whose last_used_at is stale (it is refreshed at most every 10 minutes)."""
-    row = conn.execute(
-        select(api_tokens.c.id, api_tokens.c.last_used_at).where(api_tokens.c.token_hash == hash_token(token))
-    ).first()
-    if row is None:
-        return None
-    if row.last_used_at is None or now_us() - row.last_used_at > _LAST_USED_EVERY_US:
-        return int(row.id)
-    return None
+    stale = token_id if last_used_at is None or now - last_used_at > _LAST_USED_EVERY_US else None
+    reader = Reader(user_id=user_id, email=user_email, organisation_id=org_id, role=Role(role),
+                    group_ids=frozenset(r[9] for r in rows if r[9] is not None))
+    return reader, stale
 
 
 def touch_token(conn: Connection, token_id: int) -> None:

@@ -215,6 +215,7 @@ class _Writer:
         self.keep_ids = keep_ids
         self.clock = _Clock(conn)
         self.check = current_check(conn)
+        self.prefixes: set[tuple[int, int]] | None = None  # CIDR prefix lengths known to the index
         self.pg = is_postgres(conn)
         self._insert_sql: dict[str, str] = {}
         self._sharing: dict[Tlp | None, tuple[Tlp, int | None, bool]] = {}
@@ -311,6 +312,11 @@ class _Writer:
         if indexed:
             self._insert_many(observables_table, indexed)
             self.result.indexed += len(indexed)
+            prefixes = observable_index.cidr_prefixes_of(indexed)
+            if prefixes:
+                if self.prefixes is None:
+                    self.prefixes = observable_index.known_prefixes(self.conn)
+                observable_index.note_prefixes(self.conn, prefixes, self.prefixes)
         sighted = observable_index.sighting_rows(rows)
         if sighted:
             self._insert_many(sighting_index, sighted)

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from nordcert.db import is_postgres
+from nordcert.db import fetch_all, is_postgres
 from nordcert.sharing.policy import Sharing
 from nordcert.sharing.tlp import Tlp
 
@@ -63,36 +63,43 @@ def _recipients(conn: Connection, keys: list[int]) -> dict[int, frozenset[int]]:
     for start in range(0, len(keys), _CHUNK):
         part = keys[start:start + _CHUNK]
         sql = f"SELECT date_added, organisation_id FROM object_recipients WHERE date_added {_in(pg)}"
-        for key, org in conn.exec_driver_sql(sql, (_param(pg, part),)):
+        for key, org in fetch_all(conn, sql, (_param(pg, part),)):
             out.setdefault(key, set()).add(org)
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def _sharing(row: Any, recipients: dict[int, frozenset[int]]) -> Sharing:
-    return Sharing(creator_org_id=row.creator_org_id, tlp=Tlp(row.tlp), group_id=row.group_id,
-                   recipients=recipients.get(row.date_added, frozenset()), anonymous=bool(row.anonymous))
+def _sharing(date_added: int, tlp: int, group_id: int | None, creator: int | None, anonymous: Any,
+             recipients: dict[int, frozenset[int]]) -> Sharing:
+    return Sharing(creator_org_id=creator, tlp=Tlp(tlp), group_id=group_id,
+                   recipients=recipients.get(date_added, frozenset()), anonymous=bool(anonymous))
 
 
 def hits_for(conn: Connection, wanted: dict[str, Iterable[str]]) -> list[Hit]:
     """Every index row for the values in ``wanted`` (kind -> normalised values), with its object."""
     pg = is_postgres(conn)
-    sql = (
+    mark = "%s" if pg else "?"
+    select = (
         "SELECT o.kind, o.value, o.date_added, s.stix_id, s.type, s.tlp, s.group_id, s.creator_org_id, "
         "s.anonymous, s.has_recipients, s.body, s.modified, s.created, s.valid_until, g.short_name "
         "FROM observables o JOIN stix_objects s ON s.date_added = o.date_added "
         "LEFT JOIN organisations g ON g.id = s.creator_org_id "
-        f"WHERE o.kind = {'%s' if pg else '?'} AND o.value {_in(pg)}"
     )
+    sql = select + f"WHERE o.kind = {mark} AND o.value {_in(pg)}"
+    sql_one = select + f"WHERE o.kind = {mark} AND o.value = {mark}"
     rows: list[Any] = []
     for kind, values in wanted.items():
         vals = sorted(set(values))
         for start in range(0, len(vals), _CHUNK):
-            rows.extend(conn.exec_driver_sql(sql, (kind, _param(pg, vals[start:start + _CHUNK]))).all())
-    recipients = _recipients(conn, [r.date_added for r in rows if r.has_recipients])
+            part = vals[start:start + _CHUNK]
+            if len(part) == 1:
+                rows.extend(fetch_all(conn, sql_one, (kind, part[0])))
+            else:
+                rows.extend(fetch_all(conn, sql, (kind, _param(pg, part))))
+    recipients = _recipients(conn, [r[2] for r in rows if r[9]])
     return [
-        Hit(kind=r.kind, value=r.value, date_added=r.date_added, stix_id=r.stix_id, type=r.type,
-            sharing=_sharing(r, recipients), creator_short=r.short_name, body=r.body, modified=r.modified,
-            created=r.created, valid_until=r.valid_until)
+        Hit(kind=r[0], value=r[1], date_added=r[2], stix_id=r[3], type=r[4],
+            sharing=_sharing(r[2], r[5], r[6], r[7], r[8], recipients), creator_short=r[14], body=r[10],
+            modified=r[11], created=r[12], valid_until=r[13])
         for r in rows
     ]
 
@@ -101,7 +108,7 @@ def hits_of_object(conn: Connection, date_added: int) -> list[tuple[str, str, st
     """(kind, value, warninglists) indexed for one object version."""
     pg = is_postgres(conn)
     sql = f"SELECT kind, value, warninglists FROM observables WHERE date_added = {'%s' if pg else '?'}"
-    return [(r[0], r[1], r[2]) for r in conn.exec_driver_sql(sql, (date_added,))]
+    return [(r[0], r[1], r[2]) for r in fetch_all(conn, sql, (date_added,))]
 
 
 def sightings_for(conn: Connection, refs: Iterable[str]) -> list[SightingRow]:
@@ -116,8 +123,8 @@ def sightings_for(conn: Connection, refs: Iterable[str]) -> list[SightingRow]:
     ids = sorted(set(refs))
     rows: list[Any] = []
     for start in range(0, len(ids), _CHUNK):
-        rows.extend(conn.exec_driver_sql(sql, (_param(pg, ids[start:start + _CHUNK]),)).all())
-    recipients = _recipients(conn, [r.date_added for r in rows if r.has_recipients])
-    return [SightingRow(sighting_of_ref=r.sighting_of_ref, count=r.count, first_seen=r.first_seen,
-                        last_seen=r.last_seen, date_added=r.date_added, sharing=_sharing(r, recipients))
+        rows.extend(fetch_all(conn, sql, (_param(pg, ids[start:start + _CHUNK]),)))
+    recipients = _recipients(conn, [r[4] for r in rows if r[9]])
+    return [SightingRow(sighting_of_ref=r[0], count=r[1], first_seen=r[2], last_seen=r[3], date_added=r[4],
+                        sharing=_sharing(r[4], r[5], r[6], r[7], r[8], recipients))
             for r in rows]

@@ -13,7 +13,8 @@ from sqlalchemy import Connection, delete
 
 from nordcert.intel.validate import ObjectError, timestamp_us
 from nordcert.observables.kinds import Kind
-from nordcert.observables.tables import observables, sighting_index
+from nordcert.db import fetch_all, is_postgres
+from nordcert.observables.tables import cidr_prefixes, observables, sighting_index
 
 #: Looks a normalised value up in the warninglists: the names of the lists it is on.
 WarninglistCheck = Callable[[Kind, str], list[str]]
@@ -26,6 +27,34 @@ def unindex(conn: Connection, date_added: Iterable[int]) -> None:
         part = keys[start:start + 500]
         conn.execute(delete(observables).where(observables.c.date_added.in_(part)))
         conn.execute(delete(sighting_index).where(sighting_index.c.date_added.in_(part)))
+
+
+def cidr_prefixes_of(rows: Iterable[dict[str, Any]]) -> set[tuple[int, int]]:
+    """(family, prefix length) of the CIDR values among index rows."""
+    out = set()
+    for r in rows:
+        if r["kind"] == "cidr":
+            addr, _, prefix = r["value"].partition("/")
+            out.add((6 if ":" in addr else 4, int(prefix)))
+    return out
+
+
+def note_prefixes(conn: Connection, prefixes: set[tuple[int, int]], known: set[tuple[int, int]]) -> None:
+    """Record prefix lengths not in ``known`` (which is updated); concurrent writers may race: ignored."""
+    new = prefixes - known
+    if not new:
+        return
+    if is_postgres(conn):
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+    conn.execute(upsert(cidr_prefixes).on_conflict_do_nothing(),
+                 [{"family": f, "prefix": p} for f, p in sorted(new)])
+    known |= new
+
+
+def known_prefixes(conn: Connection) -> set[tuple[int, int]]:
+    return {(int(f), int(p)) for f, p in fetch_all(conn, "SELECT family, prefix FROM cidr_prefixes")}
 
 
 def observable_rows(rows: Iterable[dict[str, Any]], check: WarninglistCheck | None) -> list[dict[str, Any]]:

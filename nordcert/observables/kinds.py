@@ -18,7 +18,7 @@ import enum
 import hashlib
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import cache, lru_cache
 from urllib.parse import unquote
 
@@ -180,9 +180,11 @@ def _mask(prefix: int, bits: int) -> int:
     return ((1 << bits) - 1) ^ ((1 << (bits - prefix)) - 1)
 
 
-def ip_supernets(kind: Kind, value: str) -> list[str]:
+def ip_supernets(kind: Kind, value: str, prefixes: Collection[int] | None = None) -> list[str]:
     """Every CIDR value (normalised, as stored) containing a normalised IPV4/IPV6/CIDR value: /0 up
-    to its own prefix length minus one (/31 or /127 for an address), shortest prefix first."""
+    to its own prefix length minus one (/31 or /127 for an address), shortest prefix first.
+
+    ``prefixes`` limits the answer to those prefix lengths (the ones the index holds)."""
     if kind is Kind.CIDR:
         addr_text, _, prefix_text = value.partition("/")
         upto = _parse_prefix(kind, prefix_text, 6 if ":" in addr_text else 4)
@@ -196,6 +198,8 @@ def ip_supernets(kind: Kind, value: str) -> list[str]:
     out: list[str] = []
     net, net_text = -1, ""
     for p in range(min(upto, bits)):
+        if prefixes is not None and p not in prefixes:
+            continue
         masked = n & _mask(p, bits)
         if masked != net:  # consecutive prefixes share a network address wherever a bit is 0
             net, net_text = masked, text(masked)

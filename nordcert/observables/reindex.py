@@ -16,7 +16,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 from nordcert.config import Settings
 from nordcert.intel.tables import stix_objects
 from nordcert.observables.extract import extract
-from nordcert.observables.index import sighting_values
+from nordcert.observables.index import cidr_prefixes_of, known_prefixes, note_prefixes, sighting_values
 from nordcert.observables.kinds import FullCardNumber
 from nordcert.observables.tables import observables, sighting_index
 from nordcert.observables.warninglist_store import current_check
@@ -37,6 +37,7 @@ def rebuild(conn: Connection, settings: Settings, *, on_progress: Callable[[int]
     """Drop and rebuild both indexes from the latest, unrevoked version of every object."""
     conn.execute(delete(observables))
     conn.execute(delete(sighting_index))
+    known = known_prefixes(conn)
     check = current_check(conn)
     t = stix_objects
     after = -1
@@ -66,6 +67,7 @@ def rebuild(conn: Connection, settings: Settings, *, on_progress: Callable[[int]
                 sight_rows.append({"date_added": r.date_added, **sighting_values(obj, r.created, r.modified)})
         if obs_rows:
             conn.execute(insert(observables), obs_rows)
+            note_prefixes(conn, cidr_prefixes_of(obs_rows), known)
         if sight_rows:
             conn.execute(insert(sighting_index), sight_rows)
         indexed += len(obs_rows)

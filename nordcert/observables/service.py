@@ -22,6 +22,7 @@ from nordcert.errors import Invalid, NotFound
 from nordcert.intel.tables import object_recipients, stix_objects
 from nordcert.intel.validate import ObjectError, format_timestamp, timestamp_us
 from nordcert.observables.hits import Hit, hits_for, hits_of_object
+from nordcert.observables.index import known_prefixes
 from nordcert.observables.kinds import (
     FullCardNumber,
     Kind,
@@ -58,7 +59,7 @@ def _mask(text: str) -> str:
     return f"{digits[:6]}…{digits[-4:]}" if len(digits) >= 10 else "…"
 
 
-def _parse(index: int, item: Any, settings: Settings, subdomains: bool) -> _Query:
+def _parse(index: int, item: Any, settings: Settings, subdomains: bool, prefixes: Prefixes) -> _Query:
     q = _Query(index=index, given=item)
     try:
         if isinstance(item, str):
@@ -81,22 +82,40 @@ def _parse(index: int, item: Any, settings: Settings, subdomains: bool) -> _Quer
         q.error = str(exc)
         return q
     q.kind, q.value = found
-    q.keys = _keys(found[0], found[1], subdomains)
+    q.keys = _keys(found[0], found[1], subdomains, prefixes)
     return q
 
 
-def _keys(kind: Kind, value: str, subdomains: bool) -> list[tuple[str, str]]:
+#: Prefix lengths of the stored CIDR values, by address family (4, 6).
+Prefixes = dict[int, set[int]]
+
+
+def _prefixes(conn: Connection) -> Prefixes:
+    out: Prefixes = {4: set(), 6: set()}
+    for family, prefix in known_prefixes(conn):
+        out.setdefault(family, set()).add(prefix)
+    return out
+
+
+def _ranges(kind: Kind, value: str, prefixes: Prefixes) -> list[tuple[str, str]]:
+    lengths = prefixes.get(6 if ":" in value else 4)
+    if not lengths:
+        return []
+    return [(Kind.CIDR.value, net) for net in ip_supernets(kind, value, lengths)]
+
+
+def _keys(kind: Kind, value: str, subdomains: bool, prefixes: Prefixes) -> list[tuple[str, str]]:
     """The index keys that answer for a value: itself, containing ranges, its host, parent domains."""
     keys = [(kind.value, value)]
     if kind in _IP_KINDS:
-        keys.extend((Kind.CIDR.value, net) for net in ip_supernets(kind, value))
+        keys.extend(_ranges(kind, value, prefixes))
     host = url_host(value) if kind is Kind.URL else None
     if host is not None:
         keys.append((host[0].value, host[1]))
         if host[0] is Kind.DOMAIN and subdomains:
             keys.extend((Kind.DOMAIN.value, p) for p in parent_domains(host[1]))
         elif host[0] in _IP_KINDS:
-            keys.extend((Kind.CIDR.value, net) for net in ip_supernets(host[0], host[1]))
+            keys.extend(_ranges(host[0], host[1], prefixes))
     if kind is Kind.DOMAIN and subdomains:
         keys.extend((Kind.DOMAIN.value, p) for p in parent_domains(value))
     if kind is Kind.EMAIL and subdomains:
@@ -175,7 +194,8 @@ def lookup(conn: Connection, reader: Reader, settings: Settings, values: list[An
         raise Invalid("give at least one value to look up")
     if len(values) > settings.max_lookup_values:
         raise Invalid(f"at most {settings.max_lookup_values} values per lookup, not {len(values)}")
-    queries = [_parse(i, v, settings, subdomains) for i, v in enumerate(values)]
+    prefixes = _prefixes(conn)
+    queries = [_parse(i, v, settings, subdomains, prefixes) for i, v in enumerate(values)]
     wanted: dict[str, set[str]] = defaultdict(set)
     for q in queries:
         for kind, value in q.keys:
@@ -230,8 +250,9 @@ def correlations(conn: Connection, reader: Reader, settings: Settings, stix_id: 
     own = hits_of_object(conn, row.date_added)
     keys_of: dict[tuple[str, str], list[tuple[str, str]]] = {}
     wanted: dict[str, set[str]] = defaultdict(set)
+    prefixes = _prefixes(conn)
     for kind, value, _wl in own:
-        keys = _keys(Kind(kind), value, subdomains=False)
+        keys = _keys(Kind(kind), value, False, prefixes)
         keys_of[(kind, value)] = keys
         for k, v in keys:
             wanted[k].add(v)

@@ -7,7 +7,7 @@ read joins ``stix_objects`` on its primary key and asks the sharing policy.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, SmallInteger, String, Table, Text
 
 from nordcert.db import BigId, metadata
 
@@ -23,6 +23,15 @@ observables = Table(
     # Names of the warninglists the value was on when it was indexed (comma-separated), or NULL.
     Column("warninglists", Text, nullable=True),
     Index("ix_observables_date_added", "date_added"),
+)
+
+# The prefix lengths of the CIDR values in the index, per address family (4 or 6): a lookup asks only
+# for the containing networks of those lengths (a handful) instead of all 32 or 128.
+cidr_prefixes = Table(
+    "cidr_prefixes",
+    metadata,
+    Column("family", SmallInteger, primary_key=True, autoincrement=False),
+    Column("prefix", SmallInteger, primary_key=True, autoincrement=False),
 )
 
 sighting_index = Table(

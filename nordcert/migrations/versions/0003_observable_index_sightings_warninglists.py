@@ -16,6 +16,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('cidr_prefixes',
+    sa.Column('family', sa.SmallInteger(), autoincrement=False, nullable=False),
+    sa.Column('prefix', sa.SmallInteger(), autoincrement=False, nullable=False),
+    sa.PrimaryKeyConstraint('family', 'prefix', name=op.f('pk_cidr_prefixes'))
+    )
     op.create_table('warninglists',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -65,3 +70,4 @@ def downgrade() -> None:
 
     op.drop_table('observables')
     op.drop_table('warninglists')
+    op.drop_table('cidr_prefixes')
