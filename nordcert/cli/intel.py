@@ -77,8 +77,15 @@ def import_file(
         rate = result.total / elapsed if elapsed > 0 else 0
         console.print(
             f"[bold]{file.name}[/]: {result.created} created, {result.updated} updated, "
-            f"{result.unchanged} unchanged, 0 rejected ({result.total:,} objects in {elapsed:.1f} s, {rate:,.0f}/s)"
+            f"{result.unchanged} unchanged, 0 rejected ({result.total:,} objects in {elapsed:.1f} s, {rate:,.0f}/s); "
+            f"{result.indexed:,} observables indexed"
         )
+        if result.warning_count:
+            console.print(f"[yellow]{result.warning_count:,} values not indexed[/] (the objects are stored):")
+            for w in result.warnings[:10]:
+                console.print(f"  object {w['index']} {w['id']}: {w['reason']}", highlight=False)
+            if result.warning_count > 10:
+                console.print(f"  … and {result.warning_count - 10:,} more (--json lists them)")
 
 
 def _run(conn: Any, fh: _CountingReader, sub: Any, settings: Any, size: int, *, show: bool) -> IngestResult:

@@ -28,12 +28,21 @@ class ObjectPage(BaseModel):
     next: str | None = Field(description="cursor of the next page; null on the last page")
 
 
+class IngestWarning(BaseModel):
+    index: int = Field(description="position of the object in the bundle")
+    id: str
+    reason: str = Field(description="why a value of the object was not indexed (the object is stored)")
+
+
 class IngestSummary(BaseModel):
     created: int
     updated: int
     unchanged: int
     rejected: int
     total: int
+    observables_indexed: int = Field(description="observables written to the index")
+    warning_count: int = Field(description="values not indexed because they are not valid for their kind")
+    warnings: list[IngestWarning] = Field(description="the first of them (up to max_reported_errors)")
 
 
 class VersionsOut(BaseModel):

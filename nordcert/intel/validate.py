@@ -40,9 +40,13 @@ SDO_TYPES = frozenset(
     ["attack-pattern", "campaign", "course-of-action", "grouping", "identity", "incident", "indicator", "infrastructure", "intrusion-set", "location", "malware", "malware-analysis", "note", "observed-data", "opinion", "report", "threat-actor", "tool", "vulnerability"]
 )
 SRO_TYPES = frozenset({"relationship", "sighting"})
+#: nordcert's custom fraud observables and OpenCTI's equivalents (docs/observables.md): cyber-observable
+#: objects, so without created/modified like the STIX 2.1 §6 ones.
+FRAUD_SCO_TYPES = frozenset({"x-bank-account", "x-payment-card", "x-cryptocurrency-wallet", "x-phone-number",
+                             "bank-account", "payment-card", "cryptocurrency-wallet", "phone-number"})
 SCO_TYPES = frozenset(
     ["artifact", "autonomous-system", "directory", "domain-name", "email-addr", "email-message", "file", "ipv4-addr", "ipv6-addr", "mac-addr", "mutex", "network-traffic", "process", "software", "url", "user-account", "windows-registry-key", "x509-certificate"]
-)
+) | FRAUD_SCO_TYPES
 META_TYPES = frozenset({"marking-definition", "language-content", "extension-definition"})
 
 # Required properties beyond the common ones (STIX 2.1 §4-§7). A tuple inside means "at least one of".

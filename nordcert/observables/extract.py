@@ -13,6 +13,7 @@ for its kind is not indexed and reported as a warning; the object itself is kept
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,6 +130,7 @@ def extract(obj: dict[str, Any], *, phone_region: str | None = None) -> Extracti
                     continue
                 for literal in literals:
                     found.add(kind, literal, phone_region)
+            _refuse_card_literals(obj["pattern"])
         return found
     if not isinstance(obj_type, str):
         return found
@@ -137,8 +139,8 @@ def extract(obj: dict[str, Any], *, phone_region: str | None = None) -> Extracti
             found.add(kind, obj[prop], phone_region)
     if obj_type in CARD_TYPES:
         for prop, value in obj.items():
-            if prop not in ("bin", "number", "card_number") and isinstance(value, (str, int)):
-                _refuse_card_digits((value,))
+            if prop not in ("id", "bin", "number", "card_number") and not prop.endswith(("_ref", "_refs")):
+                _refuse_pan_anywhere(value)
     if obj_type in _HASHED_TYPES and isinstance(obj.get("hashes"), dict):
         for name, value in obj["hashes"].items():
             kind = _HASHES.get(str(name).upper().replace("-", "").replace("_", ""))
@@ -152,5 +154,41 @@ def _refuse_card_digits(values: tuple[Any, ...]) -> None:
     for value in values:
         digits = "".join(ch for ch in str(value) if ch not in " -")
         if digits.isdigit() and 13 <= len(digits) <= 19:
+            raise FullCardNumber(
+                "a full payment card number (PAN) is not accepted; share only the BIN, the first 6 to 8 digits")
+
+
+_PAN_RUN = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
+
+
+def _refuse_pan_anywhere(value: Any) -> None:
+    """No 13-19 digit run (spaces or hyphens between digits allowed) anywhere in a value, however nested."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (str, int)):
+        if _PAN_RUN.search(str(value)):
+            raise FullCardNumber(
+                "a full payment card number (PAN) is not accepted; share only the BIN, the first 6 to 8 digits")
+    elif isinstance(value, dict):
+        for inner in value.values():
+            _refuse_pan_anywhere(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            _refuse_pan_anywhere(inner)
+
+
+def _refuse_card_literals(pattern: str) -> None:
+    """No comparison of a payment-card property may carry a PAN, whatever its operator: ``!=``,
+    ``NOT =``, ``LIKE`` and ``MATCHES`` name no value to index, but the pattern would still be stored."""
+    if "payment-card:" not in pattern:
+        return
+    from stix2patterns.v21.pattern import Pattern
+
+    try:
+        inspected = Pattern(pattern).inspect()
+    except Exception:  # noqa: BLE001 - an invalid pattern was refused by validation already
+        return
+    for obj_type, comps in inspected.comparisons.items():
+        if obj_type in CARD_TYPES and any(_PAN_RUN.search(str(raw)) for _path, _op, raw in comps):
             raise FullCardNumber(
                 "a full payment card number (PAN) is not accepted; share only the BIN, the first 6 to 8 digits")
