@@ -7,7 +7,7 @@ row, what the reader sees (:func:`policy.visible`) and what may only be counted
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,7 +74,7 @@ def _sharing(date_added: int, tlp: int, group_id: int | None, creator: int | Non
                    recipients=recipients.get(date_added, frozenset()), anonymous=bool(anonymous))
 
 
-def hits_for(conn: Connection, wanted: dict[str, Iterable[str]]) -> list[Hit]:
+def hits_for(conn: Connection, wanted: Mapping[str, Iterable[str]]) -> list[Hit]:
     """Every index row for the values in ``wanted`` (kind -> normalised values), with its object."""
     pg = is_postgres(conn)
     mark = "%s" if pg else "?"

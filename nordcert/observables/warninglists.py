@@ -2,10 +2,17 @@
 
 Reads the MISP warninglist format (``list.json`` with ``name``, ``version``, ``description``,
 ``type``, ``list`` and ``matching_attributes``; github.com/MISP/misp-warninglists, "Format of a
-warning list") and matches normalised observables with MISP's semantics per list type
-(MISP ``Warninglist::checkValue``): ``string`` exact, ``hostname`` the domain or a parent of it,
-``substring``, ``regex`` and ``cidr``. A list without ``matching_attributes`` applies to every
-kind its type can match, as MISP's ``ALL``.
+warning list") and matches normalised observables with MISP's semantics per list type (MISP
+``app/Model/Warninglist.php``, ``checkValue``): ``string`` exact, ``hostname`` the domain or a
+parent of it (for a URL its host, for an e-mail address its domain), ``substring`` (ignoring
+case), ``regex`` (``re.search``) and ``cidr`` (an address in, or a network inside, a listed
+network). A list without ``matching_attributes`` applies to every kind its type can match, as
+MISP's ``ALL``; attribute types we have no kind for are ignored.
+
+Where MISP compares raw strings we normalise: string and hostname entries are normalised for the
+value's kind (upper case, leading and trailing dots are common; an entry that does not normalise
+is skipped and counted), and a phone pattern written with a national trunk '0' also matches the
+E.164 form of the number.
 
 A list is known by its folder name (``rfc1918`` for ``rfc1918/list.json``) or file stem; MISP's
 ``name`` field is kept as its ``title``.
@@ -17,7 +24,6 @@ import enum
 import ipaddress
 import json
 import re
-import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +31,7 @@ from typing import Any
 
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
+from nordcert.observables._warninglist_index import CidrTable, SubstringFinder, compile_entry
 from nordcert.observables.kinds import Kind, ObservableError, normalise, parent_domains, url_host
 
 
@@ -135,24 +142,6 @@ def _network(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(entry.strip(), strict=False)
 
 
-_DELIMITED = re.compile(r"(?s)([/#~!%@])(.*)\1([a-zA-Z]*)")
-_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE,
-          "u": 0, "g": 0}  # u: str patterns are Unicode already; g: a JavaScript habit, meaningless here
-
-
-def _regex(entry: str) -> re.Pattern[str]:
-    """Compile an entry of a regex list: MISP writes PHP patterns, ``/pattern/flags``."""
-    found = _DELIMITED.fullmatch(entry)
-    if found is None:
-        return re.compile(entry)
-    flags = 0
-    for letter in found.group(3):
-        if letter not in _FLAGS:
-            raise re.error(f"unsupported flag {letter!r}")
-        flags |= _FLAGS[letter]
-    return re.compile(found.group(2), flags)
-
-
 _REQUIRED = ("name", "version", "description", "type", "list")
 
 
@@ -201,7 +190,7 @@ def _check_entries(list_type: ListType, entries: tuple[str, ...], where: str | P
                 raise WarninglistError(where, f"entry {position} ({entry!r}) is not an IP network") from None
         elif list_type is ListType.REGEX:
             try:
-                _regex(entry)
+                compile_entry(entry)
             except re.error as exc:
                 raise WarninglistError(
                     where, f"entry {position} ({entry!r}) is not a valid regular expression: {exc}") from None
@@ -244,124 +233,11 @@ def default_lists_dir() -> Path:
     return Path(__file__).parent / "data" / "warninglists"
 
 
-_Probe = tuple[int, int, dict[int, frozenset[str]]]  # (prefix length, shift, network >> shift -> names)
-
-
-class _Cidr:
-    """Networks by prefix length: one set probe per prefix length present, so at most 33 (IPv4) or
-    129 (IPv6) per value. Lengths up to /16 (IPv4) or /32 (IPv6) are probed for every value, the
-    longer ones only where the value's /16 or /32 holds such networks: most values cost ~10 probes."""
-
-    _BITS = {4: 32, 6: 128}
-    _SPLIT = {4: 16, 6: 32}
-
-    def __init__(self) -> None:
-        self._building: dict[int, dict[int, dict[int, set[str]]]] = {4: {}, 6: {}}
-        self._short: dict[int, tuple[_Probe, ...]] = {4: (), 6: ()}
-        self._long: dict[int, dict[int, tuple[_Probe, ...]]] = {4: {}, 6: {}}
-
-    def add(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network, name: str) -> None:
-        shift = network.max_prefixlen - network.prefixlen
-        by_length = self._building[network.version].setdefault(network.prefixlen, {})
-        by_length.setdefault(int(network.network_address) >> shift, set()).add(name)
-
-    def freeze(self) -> None:
-        for version, tables in self._building.items():
-            bits, split = self._BITS[version], self._SPLIT[version]
-            self._short[version] = tuple(
-                (length, bits - length, {key: frozenset(names) for key, names in tables[length].items()})
-                for length in sorted(tables) if length <= split)
-            buckets: dict[int, dict[int, dict[int, frozenset[str]]]] = {}
-            for length in sorted(tables):
-                if length > split:
-                    for key, names in tables[length].items():
-                        bucket = buckets.setdefault(key >> (length - split), {})
-                        bucket.setdefault(length, {})[key] = frozenset(names)
-            self._long[version] = {top: tuple((length, bits - length, table) for length, table in by_length.items())
-                                   for top, by_length in buckets.items()}
-        self._building = {4: {}, 6: {}}
-
-    def hits(self, value: str, out: set[str]) -> None:
-        """Add the lists with a network that holds the address, or the whole network, ``value``."""
-        address, _, length = value.partition("/")
-        version = 6 if ":" in address else 4
-        try:
-            packed = socket.inet_pton(socket.AF_INET6 if version == 6 else socket.AF_INET, address)
-            prefix = int(length) if length else 8 * len(packed)
-        except (OSError, ValueError):
-            return
-        number = int.from_bytes(packed, "big")
-        for probe_length, shift, table in self._short[version]:
-            if probe_length > prefix:
-                return
-            names = table.get(number >> shift)
-            if names:
-                out |= names
-        bits, split = self._BITS[version], self._SPLIT[version]
-        if prefix > split:
-            for probe_length, shift, table in self._long[version].get(number >> (bits - split), ()):
-                if probe_length > prefix:
-                    return
-                names = table.get(number >> shift)
-                if names:
-                    out |= names
-
-
-class _Substrings:
-    """Entries found inside a value without looping over the entries.
-
-    Entries are indexed by their first ``_GRAM`` characters, each with the lengths of the entries
-    that start so; a value costs one probe per position, and one more per candidate length.
-    """
-
-    _GRAM = 4
-
-    def __init__(self) -> None:
-        self._entries: dict[str, set[str]] = {}
-        self._starts: dict[str, tuple[int, ...]] = {}
-        self._short: tuple[int, ...] = ()
-
-    def add(self, entry: str, name: str) -> None:
-        self._entries.setdefault(entry, set()).add(name)
-
-    def freeze(self) -> None:
-        starts: dict[str, set[int]] = {}
-        short: set[int] = set()
-        for entry in self._entries:
-            if len(entry) < self._GRAM:
-                short.add(len(entry))
-            else:
-                starts.setdefault(entry[:self._GRAM], set()).add(len(entry))
-        self._starts = {gram: tuple(sorted(lengths)) for gram, lengths in starts.items()}
-        self._short = tuple(sorted(short))
-
-    def hits(self, value: str, out: set[str]) -> None:
-        entries, starts, gram = self._entries, self._starts, self._GRAM
-        for i in range(len(value) - gram + 1):
-            lengths = starts.get(value[i:i + gram])
-            if lengths:
-                for length in lengths:
-                    names = entries.get(value[i:i + length])
-                    if names:
-                        out |= names
-        for length in self._short:
-            for i in range(len(value) - length + 1):
-                names = entries.get(value[i:i + length])
-                if names:
-                    out |= names
-
-
-class _Plan:
-    """What one kind of value is matched against."""
-
-    __slots__ = ("exact", "hostnames", "substrings", "regexes", "cidr")
-
-    def __init__(self) -> None:
-        self.exact: dict[str, frozenset[str]] = {}
-        self.hostnames: dict[str, frozenset[str]] = {}
-        self.substrings: _Substrings | None = None
-        self.regexes: list[tuple[re.Pattern[str], str]] = []
-        self.cidr: _Cidr | None = None
+_ALPHABETS: dict[Kind, frozenset[str]] = {
+    Kind.IPV4: frozenset("0123456789."), Kind.IPV6: frozenset("0123456789abcdef:."),
+    Kind.CIDR: frozenset("0123456789abcdef:./"), Kind.PHONE: frozenset("+0123456789"),
+    **dict.fromkeys((Kind.MD5, Kind.SHA1, Kind.SHA256, Kind.SHA512), frozenset("0123456789abcdef")),
+}
 
 
 def _lenient(kind: Kind, entry: str) -> str:
@@ -369,26 +245,25 @@ def _lenient(kind: Kind, entry: str) -> str:
     text = entry.strip()
     if kind is Kind.DOMAIN:
         return text.strip(".").lower()
-    if kind is Kind.EMAIL:
-        return text.rstrip(".").lower()
-    return text
-
-
-def _slot(building: dict[Kind, dict[str, dict[str, set[str]]]], kind: Kind, table: str, value: str) -> set[str]:
-    return building.setdefault(kind, {}).setdefault(table, {}).setdefault(value, set())
+    return text.rstrip(".") if kind is Kind.EMAIL else text
 
 
 def _normalised(kind: Kind, entry: str) -> str | None:
     try:
-        got_kind, value = normalise(kind, _lenient(kind, entry))
+        got, value = normalise(kind, _lenient(kind, entry))
     except ObservableError:
         return None
-    return value if got_kind is kind else None
+    return value if got is kind else None
+
+
+def _only_domains(entries: tuple[str, ...]) -> bool:
+    """Is every entry a domain name of at least two labels?"""
+    return bool(entries) and all(_normalised(Kind.DOMAIN, e) is not None and "." in e.strip(".") for e in entries)
 
 
 def _hostname(entry: str) -> str | None:
-    """An entry of a hostname list as a domain; a single label (a brand TLD such as ``.barclays``)
-    is kept too, since it matches the names under it."""
+    """A hostname-list entry as a domain; a single label (a brand TLD such as ``.barclays``) is
+    kept too, as it covers the names under it."""
     value = _normalised(Kind.DOMAIN, entry)
     if value is None and "." not in _lenient(Kind.DOMAIN, entry):
         value = _normalised(Kind.DOMAIN, "x." + _lenient(Kind.DOMAIN, entry))
@@ -398,91 +273,101 @@ def _hostname(entry: str) -> str | None:
 
 def _phone_forms(value: str) -> tuple[str, ...]:
     """An E.164 number, and the same with a trunk '0' after the country code: MISP's lists write
-    numbers that way (``((?:\\+|00)46)?07017406…``), which E.164 (``+46701740605``) never matches."""
+    national ranges that way (``((?:\\+|00)46)?07017406...``), which ``+46701740605`` never matches."""
     for length in (1, 2, 3):
-        if value[1:1 + length].isdigit() and int(value[1:1 + length]) in COUNTRY_CODE_TO_REGION_CODE:
+        code = value[1:1 + length]
+        if code.isdigit() and int(code) in COUNTRY_CODE_TO_REGION_CODE:
             return value, f"{value[:1 + length]}0{value[1 + length:]}"
     return (value,)
 
 
+class _Plan:
+    """What a value of one kind is matched against."""
+
+    __slots__ = ("cidr", "exact", "hostnames", "regexes", "substrings")
+
+    def __init__(self) -> None:
+        self.exact: dict[str, set[str]] = {}
+        self.hostnames: dict[str, set[str]] = {}
+        self.substrings: list[tuple[SubstringFinder, str]] = []
+        self.regexes: list[tuple[re.Pattern[str], str]] = []
+        self.cidr: CidrTable | None = None
+
+
 class Matcher:
-    """Which warninglists a normalised observable is on; built once, then read by many threads."""
+    """Which warninglists a normalised observable is on. Built once, then only read (thread-safe)."""
 
     def __init__(self, lists: Iterable[Warninglist]) -> None:
         self.lists: tuple[Warninglist, ...] = tuple(lists)
+        self._plans: dict[Kind, _Plan] = {}
         self._skipped: dict[str, int] = {}
-        building: dict[Kind, dict[str, dict[str, set[str]]]] = {}
-        plans: dict[Kind, _Plan] = {}
         for wl in self.lists:
-            self._skipped[wl.name] = self._skipped.get(wl.name, 0) + self._add(wl, plans, building)
-        for kind, plan in plans.items():
-            tables = building.get(kind, {})
-            plan.exact = {v: frozenset(n) for v, n in tables.get("exact", {}).items()}
-            plan.hostnames = {v: frozenset(n) for v, n in tables.get("hostnames", {}).items()}
-            if plan.substrings is not None:
-                plan.substrings.freeze()
+            kinds = sorted(wl.kinds & _TYPE_KINDS[wl.type])
+            plans = [self._plans.setdefault(kind, _Plan()) for kind in kinds]
+            used = self._add(wl, dict(zip(kinds, plans, strict=True)))
+            self._skipped[wl.name] = self._skipped.get(wl.name, 0) + (used.count(False) if kinds else 0)
+        for plan in self._plans.values():
             if plan.cidr is not None:
                 plan.cidr.freeze()
-        self._plans = plans
 
     @staticmethod
-    def _add(wl: Warninglist, plans: dict[Kind, _Plan],
-             building: dict[Kind, dict[str, dict[str, set[str]]]]) -> int:
-        """Index one list for each of its kinds; return how many entries no kind could use."""
-        kinds = sorted(wl.kinds & _TYPE_KINDS[wl.type])
-        if not kinds:
-            return 0
-        for kind in kinds:
-            plans.setdefault(kind, _Plan())
+    def _add(wl: Warninglist, plans: dict[Kind, _Plan]) -> list[bool]:
+        """Index ``wl`` in the plan of each of its kinds; return which entries some kind could use."""
         used = [False] * len(wl.entries)
-        if wl.type is ListType.HOSTNAME:
-            for position, entry in enumerate(wl.entries):
-                value = _hostname(entry)
-                if value is not None:
-                    used[position] = True
-                    for kind in kinds:
-                        _slot(building, kind, "hostnames", value).add(wl.name)
-        elif wl.type is ListType.STRING:
-            for kind in kinds:
+        if wl.type is ListType.STRING or wl.type is ListType.HOSTNAME:
+            hostnames = [_hostname(entry) for entry in wl.entries] if wl.type is ListType.HOSTNAME else []
+            for kind, plan in plans.items():
+                table = plan.hostnames if hostnames else plan.exact
                 for position, entry in enumerate(wl.entries):
-                    value = _normalised(kind, entry)
+                    value = hostnames[position] if hostnames else _normalised(kind, entry)
                     if value is not None:
                         used[position] = True
-                        _slot(building, kind, "exact", value).add(wl.name)
+                        table.setdefault(value, set()).add(wl.name)
+        elif wl.type is ListType.SUBSTRING and _only_domains(wl.entries):
+            # MISP matches these entries anywhere in the value, so 'tmail.com' (disposable-email) flags
+            # every @hotmail.com address as a likely false positive. A list made only of domain names is
+            # matched as domains and their subdomains instead: a deliberate difference from MISP.
+            hostnames = [_normalised(Kind.DOMAIN, entry) for entry in wl.entries]
+            for kind, plan in plans.items():
+                if kind not in (Kind.DOMAIN, Kind.URL, Kind.EMAIL):
+                    continue
+                for position, host in enumerate(hostnames):
+                    if host is not None:
+                        used[position] = True
+                        plan.hostnames.setdefault(host, set()).add(wl.name)
         elif wl.type is ListType.SUBSTRING:
-            for position, entry in enumerate(wl.entries):
-                text = entry.strip().lower()
-                if text:
-                    used[position] = True
-                    for kind in kinds:
-                        plan = plans[kind]
-                        plan.substrings = plan.substrings or _Substrings()
-                        plan.substrings.add(text, wl.name)
+            texts = [entry.strip().lower() for entry in wl.entries]
+            for kind, plan in plans.items():
+                alphabet = _ALPHABETS.get(kind)
+                fits = [bool(t) and (alphabet is None or alphabet.issuperset(t)) for t in texts]
+                if any(fits):
+                    plan.substrings.append((SubstringFinder(t for t, ok in zip(texts, fits, strict=True) if ok), wl.name))
+                    used = [u or ok for u, ok in zip(used, fits, strict=True)]
         elif wl.type is ListType.REGEX:
+            patterns = []
             for position, entry in enumerate(wl.entries):
                 try:
-                    pattern = _regex(entry)
+                    patterns.append(compile_entry(entry))
                 except re.error:
                     continue
                 used[position] = True
-                for kind in kinds:
-                    plans[kind].regexes.append((pattern, wl.name))
+            for plan in plans.values():
+                plan.regexes.extend((pattern, wl.name) for pattern in patterns)
         else:
             for position, entry in enumerate(wl.entries):
                 try:
                     network = _network(entry)
                 except ValueError:
                     continue
-                for kind in kinds:
+                for kind, plan in plans.items():
                     if kind is Kind.CIDR or kind is (Kind.IPV4 if network.version == 4 else Kind.IPV6):
                         used[position] = True
-                        plan = plans[kind]
-                        plan.cidr = plan.cidr or _Cidr()
+                        plan.cidr = plan.cidr or CidrTable()
                         plan.cidr.add(network, wl.name)
-        return used.count(False)
+        return used
 
     def match(self, kind: Kind, value: str) -> list[str]:
-        """Names of the lists that ``value`` (normalised, as :func:`normalise` returns it) is on, sorted."""
+        """Names of the lists ``value`` is on, sorted; the value must be normalised (:func:`normalise`)."""
         plan = self._plans.get(kind)
         if plan is None:
             return []
@@ -492,8 +377,9 @@ class Matcher:
             hits |= names
         if plan.hostnames:
             self._hostname_hits(kind, value, plan.hostnames, hits)
-        if plan.substrings is not None:
-            plan.substrings.hits(value.lower(), hits)
+        if plan.substrings:
+            text = value.lower()
+            hits.update(name for finder, name in plan.substrings if name not in hits and finder.found(text))
         if plan.regexes:
             forms = _phone_forms(value) if kind is Kind.PHONE else (value,)
             for pattern, name in plan.regexes:
@@ -504,14 +390,15 @@ class Matcher:
         return sorted(hits)
 
     @staticmethod
-    def _hostname_hits(kind: Kind, value: str, table: dict[str, frozenset[str]], hits: set[str]) -> None:
+    def _hostname_hits(kind: Kind, value: str, table: dict[str, set[str]], hits: set[str]) -> None:
+        """MISP's hostname match: the value's domain, or one of its parents, is on the list."""
         host: str | None = value
         if kind is Kind.URL:
             found = url_host(value)
             host = found[1] if found is not None and found[0] is Kind.DOMAIN else None
         elif kind is Kind.EMAIL:
-            host = value.rpartition("@")[2] or None
-        if host is None:
+            host = value.rpartition("@")[2]
+        if not host:
             return
         for candidate in (host, *parent_domains(host)):
             names = table.get(candidate)
@@ -519,16 +406,14 @@ class Matcher:
                 hits |= names
 
     def describe(self) -> list[dict[str, Any]]:
-        """One row per list for an admin listing; ``skipped`` counts entries no kind could use."""
+        """One row per list for an admin listing; ``skipped`` counts the entries no kind could use."""
         return [
             {"name": wl.name, "title": wl.title, "version": wl.version, "type": wl.type.value,
-             "kinds": sorted(k.value for k in wl.kinds), "entries": len(wl.entries),
+             "kinds": sorted(k.value for k in wl.kinds & _TYPE_KINDS[wl.type]), "entries": len(wl.entries),
              "skipped": self._skipped.get(wl.name, 0)}
             for wl in self.lists
         ]
 
     def inert(self) -> list[str]:
         """Names of the lists that can match nothing: no kind of ours, or no usable entry."""
-        return [row["name"] for row in self.describe()
-                if not (set(row["kinds"]) & _TYPE_KINDS[ListType(row["type"])]) or row["skipped"] == row["entries"]]
-
+        return [row["name"] for row in self.describe() if not row["kinds"] or row["skipped"] == row["entries"]]
