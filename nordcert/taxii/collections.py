@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, insert, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, insert, or_, select, true
 
 from nordcert.accounts import service as accounts
 from nordcert.accounts.service import require_cert_admin
@@ -148,28 +148,37 @@ def remove_collection(conn: Connection, ref: str, *, actor: Reader | None = None
     return {"id": row.id, "removed": True}
 
 
+_ACCESS = taxii_collection_access
+#: Every collection with the reader's organisation's rights on it (outer join: none is NULL).
+_WITH_RIGHTS = (
+    select(taxii_collections, _ACCESS.c.can_read, _ACCESS.c.can_write)
+    .outerjoin(_ACCESS, (_ACCESS.c.collection_id == taxii_collections.c.id)
+               & (_ACCESS.c.organisation_id == bindparam("organisation_id")))
+    .order_by(taxii_collections.c.title)
+)
+_ONE_WITH_RIGHTS = _WITH_RIGHTS.where(taxii_collections.c.id == bindparam("collection_id"))
+
+
+def _visible(row: Any, reader: Reader) -> Collection | None:
+    can_read = reader.is_cert_staff or row.read_all or bool(row.can_read)
+    can_write = reader.is_cert_staff or row.write_all or bool(row.can_write)
+    if not (can_read or can_write):
+        return None
+    return Collection(row.id, row.title, row.description, row.kind, row.group_id, row.organisation_id,
+                      can_read, can_write)
+
+
 def for_reader(conn: Connection, reader: Reader) -> list[Collection]:
     """The collections ``reader`` may read or write (TAXII 2.1 §5.1 lists only those)."""
-    access = taxii_collection_access
-    rows = conn.execute(
-        select(taxii_collections, access.c.can_read, access.c.can_write)
-        .outerjoin(access, (access.c.collection_id == taxii_collections.c.id)
-                   & (access.c.organisation_id == reader.organisation_id))
-        .order_by(taxii_collections.c.title)
-    ).all()
-    out = []
-    for r in rows:
-        can_read = reader.is_cert_staff or r.read_all or bool(r.can_read)
-        can_write = reader.is_cert_staff or r.write_all or bool(r.can_write)
-        if can_read or can_write:
-            out.append(Collection(r.id, r.title, r.description, r.kind, r.group_id, r.organisation_id,
-                                  can_read, can_write))
-    return out
+    rows = conn.execute(_WITH_RIGHTS, {"organisation_id": reader.organisation_id}).all()
+    return [c for c in (_visible(r, reader) for r in rows) if c is not None]
 
 
 def get_for_reader(conn: Connection, reader: Reader, collection_id: str) -> Collection:
     """A collection the reader has some right on; a collection they have none on does not exist for them."""
-    for c in for_reader(conn, reader):
-        if c.id == collection_id:
-            return c
-    raise NotFound(f"no collection {collection_id}")
+    row = conn.execute(_ONE_WITH_RIGHTS, {"organisation_id": reader.organisation_id,
+                                          "collection_id": collection_id}).first()
+    found = _visible(row, reader) if row is not None else None
+    if found is None:
+        raise NotFound(f"no collection {collection_id}")
+    return found

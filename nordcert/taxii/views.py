@@ -1,27 +1,35 @@
-"""TAXII 2.1 endpoints under /taxii2/ (TAXII 2.1 §4-§5): thin views over nordcert.taxii.service."""
+"""TAXII 2.1 endpoints under /taxii2/ (TAXII 2.1 §4-§5): thin views over nordcert.taxii.service.
+
+Each request costs at most two trips to the worker threads: one to authenticate (the reader
+dependency) and one for the endpoint's own transaction. The checks that need no store (content
+negotiation, the add's body) run on the event loop.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from nordcert import __version__
 from nordcert.config import Settings
 from nordcert.db import transaction
-from nordcert.deps import CurrentReader, ReadConn, SettingsDep, WriteConn
+from nordcert.deps import current_reader, optional_reader
 from nordcert.errors import Invalid, NotAcceptable, TooLarge, UnsupportedMediaType
-from nordcert.taxii import collections, service
 from nordcert.sharing.policy import Reader
+from nordcert.taxii import collections, service
 from nordcert.taxii.service import Match, Page
 
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
 API_ROOT = "/taxii2/api/"
 
 
-def _accepts(request: Request) -> None:
+async def _accepts(request: Request) -> None:
     """Content negotiation (TAXII 2.1 §1.6.8): answer 406 unless the client takes TAXII 2.1 JSON."""
     accept = request.headers.get("accept", "")
     for part in accept.split(","):
@@ -32,8 +40,30 @@ def _accepts(request: Request) -> None:
     raise NotAcceptable(f"the server answers {TAXII_MEDIA_TYPE}; the request accepts {accept or 'nothing'}")
 
 
+def _authenticate(request: Request) -> Reader:
+    return current_reader(optional_reader(request))
+
+
+async def _reader(request: Request) -> Reader:
+    """The authenticated reader, as ``nordcert.deps.CurrentReader`` resolves it, in one worker-thread trip."""
+    return await run_in_threadpool(_authenticate, request)
+
+
 router = APIRouter(prefix="/taxii2", tags=["taxii"], dependencies=[Depends(_accepts)])
 Limit = Annotated[int | None, Query(ge=1, le=service.MAX_LIMIT)]
+TaxiiReader = Annotated[Reader, Depends(_reader)]
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+@contextmanager
+def _store(request: Request, *, write: bool = False) -> Iterator[Connection]:
+    """The endpoint's unit of work (as ``ReadConn``/``WriteConn``): committed, or rolled back if it raises."""
+    with transaction(request.app.state.engine, write=write) as conn:
+        yield conn
 
 
 def _taxii(body: Any, *, status: int = 200, page: Page | None = None) -> Response:
@@ -53,7 +83,8 @@ def _match(request: Request, default_versions: str = "last") -> Match:
 
 
 @router.get("/", summary="Discovery (TAXII 2.1 §4.1)")
-def discovery(_reader: CurrentReader, settings: SettingsDep) -> Response:
+async def discovery(request: Request, _reader: TaxiiReader) -> Response:
+    settings = _settings(request)
     return _taxii({
         "title": f"{settings.instance_name} TAXII 2.1 server",
         "description": "Threat intelligence shared by the sector's members under TLP 2.0 and sharing groups.",
@@ -63,7 +94,8 @@ def discovery(_reader: CurrentReader, settings: SettingsDep) -> Response:
 
 
 @router.get("/api/", summary="API root information (TAXII 2.1 §4.2)")
-def api_root(_reader: CurrentReader, settings: SettingsDep) -> Response:
+async def api_root(request: Request, _reader: TaxiiReader) -> Response:
+    settings = _settings(request)
     return _taxii({
         "title": settings.instance_name,
         "description": f"nordcert {__version__}",
@@ -73,26 +105,30 @@ def api_root(_reader: CurrentReader, settings: SettingsDep) -> Response:
 
 
 @router.get("/api/status/{status_id}/", summary="Status of an add (TAXII 2.1 §4.3)")
-def status(status_id: str, reader: CurrentReader, conn: ReadConn) -> Response:
-    return _taxii(service.get_status(conn, reader, status_id))
+def status(status_id: str, request: Request, reader: TaxiiReader) -> Response:
+    with _store(request) as conn:
+        return _taxii(service.get_status(conn, reader, status_id))
 
 
 @router.get("/api/collections/", summary="Collections you may read or write (TAXII 2.1 §5.1)")
-def list_collections(reader: CurrentReader, conn: ReadConn) -> Response:
-    found = [c.as_taxii() for c in collections.for_reader(conn, reader)]
+def list_collections(request: Request, reader: TaxiiReader) -> Response:
+    with _store(request) as conn:
+        found = [c.as_taxii() for c in collections.for_reader(conn, reader)]
     return _taxii({"collections": found} if found else {})
 
 
 @router.get("/api/collections/{collection_id}/", summary="One collection (TAXII 2.1 §5.2)")
-def get_collection(collection_id: str, reader: CurrentReader, conn: ReadConn) -> Response:
-    return _taxii(collections.get_for_reader(conn, reader, collection_id).as_taxii())
+def get_collection(collection_id: str, request: Request, reader: TaxiiReader) -> Response:
+    with _store(request) as conn:
+        return _taxii(collections.get_for_reader(conn, reader, collection_id).as_taxii())
 
 
 @router.get("/api/collections/{collection_id}/objects/", summary="Objects (TAXII 2.1 §5.4)")
-def get_objects(collection_id: str, request: Request, reader: CurrentReader, conn: ReadConn,
-                settings: SettingsDep, limit: Limit = None, next: str | None = None) -> Response:
-    coll = collections.get_for_reader(conn, reader, collection_id)
-    page = service.get_objects(conn, reader, coll, _match(request), settings, limit=limit, next_=next)
+def get_objects(collection_id: str, request: Request, reader: TaxiiReader, limit: Limit = None,
+                next: str | None = None) -> Response:
+    with _store(request) as conn:
+        coll = collections.get_for_reader(conn, reader, collection_id)
+        page = service.get_objects(conn, reader, coll, _match(request), _settings(request), limit=limit, next_=next)
     return _taxii(_envelope(page), page=page)
 
 
@@ -106,7 +142,8 @@ def _envelope(page: Page) -> bytes:
 
 
 @router.post("/api/collections/{collection_id}/objects/", status_code=202, summary="Add objects (TAXII 2.1 §5.4)")
-async def add_objects(collection_id: str, request: Request, reader: CurrentReader, settings: SettingsDep) -> Response:
+async def add_objects(collection_id: str, request: Request, reader: TaxiiReader) -> Response:
+    settings = _settings(request)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("application/taxii+json", "application/json"):
         raise UnsupportedMediaType(f"send the envelope as {TAXII_MEDIA_TYPE}, not {media or 'no content type'}")
@@ -124,34 +161,37 @@ async def add_objects(collection_id: str, request: Request, reader: CurrentReade
 
 
 def _add(request: Request, reader: Reader, settings: Settings, collection_id: str, envelope: Any) -> dict[str, Any]:
-    with transaction(request.app.state.engine) as conn:
+    with _store(request, write=True) as conn:
         coll = collections.get_for_reader(conn, reader, collection_id)
         sub = service.submission_for_collection(conn, reader, coll)
         return service.add_objects(conn, reader, coll, envelope, settings, sub)
 
 
 @router.get("/api/collections/{collection_id}/objects/{object_id}/", summary="One object (TAXII 2.1 §5.5)")
-def get_object(collection_id: str, object_id: str, request: Request, reader: CurrentReader, conn: ReadConn,
-               settings: SettingsDep, limit: Limit = None, next: str | None = None) -> Response:
-    coll = collections.get_for_reader(conn, reader, collection_id)
-    page = service.get_object(conn, reader, coll, object_id, _match(request), settings, limit=limit, next_=next)
+def get_object(collection_id: str, object_id: str, request: Request, reader: TaxiiReader, limit: Limit = None,
+               next: str | None = None) -> Response:
+    with _store(request) as conn:
+        coll = collections.get_for_reader(conn, reader, collection_id)
+        page = service.get_object(conn, reader, coll, object_id, _match(request), _settings(request), limit=limit,
+                                  next_=next)
     return _taxii(_envelope(page), page=page)
 
 
 @router.delete("/api/collections/{collection_id}/objects/{object_id}/", summary="Delete an object (TAXII 2.1 §5.7)")
-def delete_object(collection_id: str, object_id: str, request: Request, reader: CurrentReader,
-                  conn: WriteConn) -> Response:
-    coll = collections.get_for_reader(conn, reader, collection_id)
-    service.delete_object(conn, reader, coll, object_id, _match(request, default_versions="all"))
+def delete_object(collection_id: str, object_id: str, request: Request, reader: TaxiiReader) -> Response:
+    with _store(request, write=True) as conn:
+        coll = collections.get_for_reader(conn, reader, collection_id)
+        service.delete_object(conn, reader, coll, object_id, _match(request, default_versions="all"))
     return Response(status_code=200, media_type=TAXII_MEDIA_TYPE)
 
 
 @router.get("/api/collections/{collection_id}/objects/{object_id}/versions/",
             summary="Versions of an object (TAXII 2.1 §5.8)")
-def object_versions(collection_id: str, object_id: str, request: Request, reader: CurrentReader, conn: ReadConn,
-                    limit: Limit = None, next: str | None = None) -> Response:
-    coll = collections.get_for_reader(conn, reader, collection_id)
-    page, found = service.versions(conn, reader, coll, object_id, _match(request), limit=limit, next_=next)
+def object_versions(collection_id: str, object_id: str, request: Request, reader: TaxiiReader, limit: Limit = None,
+                    next: str | None = None) -> Response:
+    with _store(request) as conn:
+        coll = collections.get_for_reader(conn, reader, collection_id)
+        page, found = service.versions(conn, reader, coll, object_id, _match(request), limit=limit, next_=next)
     body: dict[str, Any] = {"more": page.more, "versions": found}
     if page.next:
         body["next"] = page.next
@@ -159,10 +199,11 @@ def object_versions(collection_id: str, object_id: str, request: Request, reader
 
 
 @router.get("/api/collections/{collection_id}/manifest/", summary="Manifest (TAXII 2.1 §5.6)")
-def get_manifest(collection_id: str, request: Request, reader: CurrentReader, conn: ReadConn,
-                 limit: Limit = None, next: str | None = None) -> Response:
-    coll = collections.get_for_reader(conn, reader, collection_id)
-    page, records = service.manifest(conn, reader, coll, _match(request), limit=limit, next_=next)
+def get_manifest(collection_id: str, request: Request, reader: TaxiiReader, limit: Limit = None,
+                 next: str | None = None) -> Response:
+    with _store(request) as conn:
+        coll = collections.get_for_reader(conn, reader, collection_id)
+        page, records = service.manifest(conn, reader, coll, _match(request), limit=limit, next_=next)
     body: dict[str, Any] = {"more": page.more}
     if page.next:
         body["next"] = page.next
