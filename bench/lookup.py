@@ -154,8 +154,11 @@ def build_store(home: Path, observables: int, per: int = 4) -> tuple[Settings, l
         org = orgs[(done // chunk) % 4]
         tlp, group = shares[(done // chunk) % 4]
         sub = Submission(creator_org_id=org, submitted_by=None, tlp=tlp, group_id=group, is_cert_staff=True)
+        before = len(stored)
         with transaction(engine) as conn:
             ingest(conn, (next(source) for _ in range(n)), sub, settings)
+        if group == outer:
+            del stored[before:]  # the reader may not see these: they must not be expected as hits
         done += n
         print(f"  stored {done * per:,} observables", file=sys.stderr, end="\r")
     elapsed = time.perf_counter() - started
@@ -189,7 +192,7 @@ import sys, uvicorn
 from fastapi import FastAPI
 app = FastAPI()
 @app.get("/hello")
-def hello() -> dict:
+async def hello() -> dict:
     return {"hello": "world"}
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="info")
 """

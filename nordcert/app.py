@@ -60,10 +60,11 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     from nordcert.taxii.views import router as taxii_router
     from nordcert.web.pages import router as pages_router
 
+    # The screening lookup first: routes are matched in order, and it is the hot path.
+    app.include_router(observables_router, prefix="/api/v1")
     app.include_router(accounts_router, prefix="/api/v1")
     app.include_router(intel_router, prefix="/api/v1")
     app.include_router(collections_router, prefix="/api/v1")
-    app.include_router(observables_router, prefix="/api/v1")
     app.include_router(taxii_router)
     app.include_router(pages_router)
     return app

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from nordcert.accounts.service import require_cert_admin
 from nordcert.db import transaction
 from nordcert.deps import CurrentReader, ReadConn, SettingsDep, WriteConn, reader_in, touch
-from nordcert.errors import Unauthenticated
+from nordcert.errors import Invalid, Unauthenticated
 from nordcert.observables import service, sightings, warninglist_store
 from nordcert.observables.schemas import (
     CorrelationsOut,
@@ -36,21 +39,37 @@ def _json(data: Any) -> Response:
 INLINE_VALUES = 16
 
 
-def _lookup(request: Request, values: list[Any], subdomains: bool, include_stale: bool) -> tuple[Response, int | None]:
+def _lookup(request: Request, values: list[Any], subdomains: bool, include_stale: bool,
+            conn: Connection | None = None) -> tuple[Response, int | None]:
     """Authenticate and answer in one read transaction: the payment-screening hot path."""
     settings = request.app.state.settings
-    with transaction(request.app.state.engine, write=False) as conn:
-        reader, stale = reader_in(conn, request)
+    with transaction(request.app.state.engine, write=False) if conn is None else _begun(conn) as tx:
+        reader, stale = reader_in(tx, request)
         if reader is None:
             raise Unauthenticated("authentication required: Authorization: Bearer TOKEN")
-        answer = service.lookup(conn, reader, settings, values, subdomains=subdomains, include_stale=include_stale)
+        answer = service.lookup(tx, reader, settings, values, subdomains=subdomains, include_stale=include_stale)
     return _json(answer), stale
+
+
+@contextmanager
+def _begun(conn: Connection) -> Iterator[Connection]:
+    with conn.begin():
+        yield conn
+
+
+def _event_loop_connection(request: Request) -> Connection:
+    """The read connection kept for lookups answered on the event loop (only that thread uses it)."""
+    conn: Connection | None = getattr(request.app.state, "lookup_connection", None)
+    if conn is None or conn.closed or conn.invalidated:
+        conn = request.app.state.engine.connect().execution_options(nordcert_write=False)
+        request.app.state.lookup_connection = conn
+    return conn
 
 
 async def _answer(request: Request, values: list[Any], subdomains: bool, include_stale: bool) -> Response:
     engine = request.app.state.engine
     if len(values) <= INLINE_VALUES and engine.dialect.name == "sqlite":
-        response, stale = _lookup(request, values, subdomains, include_stale)
+        response, stale = _lookup(request, values, subdomains, include_stale, _event_loop_connection(request))
     else:
         response, stale = await run_in_threadpool(_lookup, request, values, subdomains, include_stale)
     if stale is not None:
@@ -72,16 +91,46 @@ async def lookup_many(request: Request, body: LookupRequest) -> Response:
     return await _answer(request, values, body.subdomains, body.include_stale)
 
 
-@router.get("/lookup", response_model=LookupOut, response_class=Response, summary="Screen one value")
-async def lookup_one(
-    request: Request,
-    value: Annotated[str, Query(min_length=1, max_length=4096, description="the value to screen")],
-    kind: Annotated[str | None, Query(description="its kind; detected when left out")] = None,
-    subdomains: bool = False,
-    include_stale: bool = True,
-) -> Response:
+_TRUE = frozenset({"1", "true", "on", "yes"})
+_FALSE = frozenset({"0", "false", "off", "no"})
+
+
+def _flag(request: Request, name: str, default: bool) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise Invalid(f"{name} must be true or false")
+
+
+def _query(name: str, description: str, schema: dict[str, Any], *, required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+
+
+@router.get(
+    "/lookup", response_model=LookupOut, response_class=Response, summary="Screen one value",
+    description="The payment-screening hot path: one value, answered like one entry of POST /lookup.",
+    openapi_extra={"parameters": [
+        _query("value", "the value to screen", {"type": "string", "minLength": 1, "maxLength": 4096}, required=True),
+        _query("kind", "its kind; detected when left out", {"type": "string"}),
+        _query("subdomains", "a domain also matches its reported parent domains", {"type": "boolean",
+                                                                                     "default": False}),
+        _query("include_stale", "include stale matches", {"type": "boolean", "default": True}),
+    ]},
+)
+async def lookup_one(request: Request) -> Response:
+    # Parameters are read here rather than declared: FastAPI's parameter machinery costs more than
+    # the lookup itself on this path. They are documented above for the OpenAPI spec.
+    params = request.query_params
+    value = params.get("value")
+    if not value or len(value) > 4096:
+        raise Invalid("value: give the value to screen (1 to 4096 characters)")
+    kind = params.get("kind")
     item: Any = {"kind": kind, "value": value} if kind else value
-    return await _answer(request, [item], subdomains, include_stale)
+    return await _answer(request, [item], _flag(request, "subdomains", False), _flag(request, "include_stale", True))
 
 
 @router.get("/objects/{stix_id}/correlations", response_model=CorrelationsOut,

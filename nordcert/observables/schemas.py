@@ -21,7 +21,8 @@ class LookupRequest(BaseModel):
     )
     subdomains: bool = Field(default=False, description="a domain (or a URL's host) also matches its reported "
                              "parent domains")
-    include_stale: bool = Field(default=True, description="include matches whose decay score marks them stale")
+    include_stale: bool = Field(default=True, description="include matches whose decay score marks them stale (reporting members are "
+                                  "counted either way)")
 
 
 class MatchOut(BaseModel):
