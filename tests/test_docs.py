@@ -88,7 +88,19 @@ def test_api_tour_works_as_written(tmp_path: Path) -> None:
     assert public["meta"]["tlp"] == "clear"
     assert all("error" not in o for c, o in by_cmd.items() if "demo-boreal-fraud" not in c), by_cmd
     taxii = {c: o for c, o in by_cmd.items() if "/taxii2/" in c}
-    assert len(taxii) == 3
+    assert len(taxii) == 4
+    fraud = next(o for c, o in taxii.items() if "5b05/objects" in c)
+    assert len(fraud["objects"]) == 3 and all(
+        any(k in o.get("pattern", "") for k in ("x-bank-account", "x-phone-number", "x-cryptocurrency-wallet",
+                                                "x-payment-card")) for o in fraud["objects"]), fraud
+    screened = next(o for c, o in by_cmd.items() if "/api/v1/lookup -d" in c)
+    by_input = {r["index"]: r for r in screened["results"]}
+    assert by_input[0]["kind"] == "iban" and by_input[0]["reporting_members"] == 2 and by_input[0]["found"]
+    assert by_input[1]["matches"][0]["matched"] == {"kind": "cidr", "value": "203.0.113.0/24"}
+    assert "rfc1918" in by_input[2]["warninglists"]
+    assert "error" in by_input[4] and "1111 1111 1111" not in json.dumps(screened)
+    outsider = next(o for c, o in by_cmd.items() if "demo-fjord-risk" in c and "lookup?value=" in c)
+    assert outsider["results"][0]["matches"] == [] and outsider["results"][0]["other_members"] == 2
     listed = next(o for c, o in taxii.items() if c.endswith("/collections/"))
     assert {c["title"] for c in listed["collections"]} >= {"Sector", "DK banks", "Nordic fraud"}
     page = next(o for c, o in taxii.items() if "match[type]" in c)

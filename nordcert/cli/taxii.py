@@ -93,7 +93,8 @@ def collection_add(
     ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="The collection's title, e.g. 'Sector'.")],
     kind: Annotated[str, typer.Option("--kind", help="sector (everything a reader may see), group (one sharing "
-                                      "group's objects) or outbox (one organisation's own objects).")] = "sector",
+                                      "group's objects), outbox (one organisation's own objects) or fraud (objects holding an IBAN, BIC, card BIN, "
+                                      "wallet or phone number).")] = "sector",
     group: Annotated[Optional[str], typer.Option("--group", help="The sharing group (kind group).")] = None,  # noqa: UP045
     org: Annotated[Optional[str], typer.Option("--org", help="The owner (kind outbox).")] = None,  # noqa: UP045
     read_all: Annotated[bool, typer.Option("--read-all", help="Every member organisation may read.")] = False,

@@ -70,6 +70,8 @@ COLLECTIONS = [
     ("7c3b4f0e-2c55-4e1b-9d61-2f6f8a1e5b03", "Nordic fraud", "group", {"group": "Nordic fraud"}),
     ("7c3b4f0e-2c55-4e1b-9d61-2f6f8a1e5b04", "Alpha Bank outbox", "outbox",
      {"organisation": "ALPHA", "read_all": True, "description": "What Alpha Bank shares"}),
+    ("7c3b4f0e-2c55-4e1b-9d61-2f6f8a1e5b05", "Fraud", "fraud",
+     {"read_all": True, "description": "Mule accounts, scam phone numbers and wallets, attacked card BINs"}),
 ]
 _BBAN_LENGTH = {"DK": 14, "NO": 11, "SE": 20, "FI": 14}
 

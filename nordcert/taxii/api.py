@@ -16,7 +16,9 @@ router = APIRouter(tags=["taxii"])
 
 class CollectionCreate(BaseModel):
     title: str = Field(min_length=1, max_length=200, examples=["Sector"])
-    kind: Literal["sector", "group", "outbox"] = "sector"
+    kind: Literal["sector", "group", "outbox", "fraud"] = Field(
+        default="sector", description="sector: everything a reader may see; group: one sharing group's objects; "
+        "outbox: one organisation's own objects; fraud: objects holding an IBAN, BIC, BIN, wallet or phone number")
     description: str = ""
     group: str | None = Field(default=None, description="sharing group (kind 'group')")
     organisation: str | None = Field(default=None, description="owner organisation (kind 'outbox')")

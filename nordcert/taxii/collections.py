@@ -1,7 +1,9 @@
 """TAXII collections: named views over the store, each with read and write rights per organisation.
 
 Kinds: ``sector`` (everything the reader may see), ``group`` (one sharing group's objects; writes
-are shared with that group), ``outbox`` (one organisation's own objects). The sharing policy
+are shared with that group), ``outbox`` (one organisation's own objects), ``fraud`` (the objects
+holding a fraud observable: IBAN, BIC, card BIN, wallet or phone number; fraud SCOs and the
+indicators on them, latest versions). The sharing policy
 still filters every object a collection returns.
 """
 
@@ -11,17 +13,19 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, insert, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, exists, insert, or_, select, true
 
 from nordcert.accounts import service as accounts
 from nordcert.accounts.service import require_cert_admin
 from nordcert.clock import now_us
 from nordcert.errors import Conflict, Invalid, NotFound
 from nordcert.intel.tables import stix_objects
+from nordcert.observables.kinds import FRAUD_KINDS
+from nordcert.observables.tables import observables
 from nordcert.sharing.policy import Reader
 from nordcert.taxii.tables import taxii_collection_access, taxii_collections
 
-KINDS = ("sector", "group", "outbox")
+KINDS = ("sector", "group", "outbox", "fraud")
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,10 @@ class Collection:
         """
         if self.kind == "group":
             return stix_objects.c.group_id == self.group_id
+        if self.kind == "fraud":
+            return exists(select(observables.c.date_added).where(
+                observables.c.date_added == stix_objects.c.date_added,
+                observables.c.kind.in_(sorted(k.value for k in FRAUD_KINDS))))
         if self.kind == "outbox":
             own = stix_objects.c.creator_org_id == self.organisation_id
             if reader.is_cert_staff or reader.organisation_id == self.organisation_id:

@@ -204,3 +204,31 @@ def test_an_outbox_does_not_reveal_its_owners_anonymous_submissions(world: World
     assert anon["id"] in _visible_ids(taxii, world, "alpha", "alpha_out")  # the owner sees its own
     assert anon["id"] in _visible_ids(taxii, world, "admin", "alpha_out")  # and CERT staff
     assert anon["id"] not in _visible_ids(taxii, world, "boreal", "alpha_out")
+
+
+def test_fraud_collection_holds_objects_with_fraud_observables_as_the_policy_allows(
+        world: World, taxii: Taxii, engine: Engine, settings: Settings) -> None:
+    with transaction(engine) as conn:
+        world.coll["fraud"] = str(collections.create_collection(conn, title="Fraud", kind="fraud", read_all=True,
+                                                                actor=world.admin.reader)["id"])
+    mule = indicator(pattern="[x-bank-account:iban = 'NO93 8601 1117 947']", name="mule account")
+    phone = indicator(pattern="[x-phone-number:value = '+46701740605']", name="vishing caller")
+    bin_ = {"type": "x-payment-card", "spec_version": "2.1", "id": "x-payment-card--0f0e3c1a-6b7d-5c2e-9a41-3d5e6f7a8b9c",
+            "bin": "454545"}
+    c2 = indicator("198.51.100.77")  # not fraud
+    put(engine, settings, world.alpha, [mule, phone, bin_, c2], tlp="green")
+    secret = indicator(pattern="[x-bank-account:iban = 'DE89 3704 0044 0532 0130 00']", name="secret mule")
+    put(engine, settings, world.alpha, [secret], tlp="amber", group="DK banks")
+    old = indicator(pattern="[x-phone-number:value = '+4670 174 06 06']", name="revoked caller")
+    put(engine, settings, world.boreal, [old], tlp="green")
+    with transaction(engine) as conn:
+        from nordcert.intel import service as intel
+        intel.revoke(conn, world.boreal.reader, old["id"], settings)
+
+    def seen(who: str) -> set[str]:
+        return _visible_ids(taxii, world, who, "fraud")
+
+    expected = {mule["id"], phone["id"], bin_["id"]}
+    assert seen("boreal") == expected | {secret["id"]}  # boreal is in DK banks
+    assert seen("outsider") == expected  # never the AMBER group object, never the C2 or the revoked one
+    assert seen("alpha") == expected | {secret["id"]}
