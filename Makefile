@@ -26,3 +26,5 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/taxii.py
+	$(BIN)/python bench/lookup.py

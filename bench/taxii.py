@@ -1,0 +1,745 @@
+"""TAXII 2.1 server benchmark: nordcert against the OASIS reference server medallion, over HTTP on
+127.0.0.1, and against the physical limits measured in the same run.
+
+    python bench/taxii.py [--counts 10000,50000] [--repeat 1] [--json] [--medallion-max 600]
+                          [--latency-budget 60] [--samples 500] [--batch 1000] [--limit 1000]
+                          [--phase-timeout 1800]
+
+For every N in ``--counts`` (distinct, realistic STIX 2.1 indicators from ``bench/ingest.py``'s
+generator, fixed seed) and each server, on a fresh server process (one server runs at a time):
+
+1. add: POST the N objects as TAXII envelopes of ``--batch`` objects
+   (``application/taxii+json;version=2.1``), one after the other on one keep-alive connection; a
+   status that is not yet ``complete`` is polled until it is, inside the clock. Every object must be
+   reported a success.
+2. single-object GET: ``GET .../objects/{id}/`` of ``--samples`` random ids (or as many as fit in
+   ``--latency-budget`` seconds), after one untimed warm-up GET: p50, p99 and requests/s of that loop.
+3. read: ``GET .../objects/?limit=--limit`` following ``next`` (or ``added_after`` from
+   ``X-TAXII-Date-Added-Last`` for a server without ``next``) until ``more`` is false; the ids read
+   must be exactly the N added. medallion's read is cut after ``--medallion-max`` seconds; its rate is
+   then reported as an upper bound, N divided by the seconds waited (its full read takes longer),
+   next to the number of objects it had returned by then.
+4. peak RSS of the server process (``VmHWM`` in ``/proc/<pid>/status``), read before it is stopped.
+
+Servers: nordcert set up with its CLI (``init``, ``org add``, ``user add``, ``token create``,
+``collection add Bench --kind sector --read-all --write-all``) on a durable SQLite store
+(WAL, ``synchronous=FULL``) in a temporary folder and run with ``nordcert serve`` (uvicorn, one
+process); medallion with its memory backend and a config file with one user and one read/write
+collection, run with its own ``medallion`` script (Flask's threaded server, one process).
+
+Physical limits, same run, same client loop: in-memory ``orjson`` serialisation of the same N
+objects as pages of ``--limit`` (reads; the fastest of several passes); a bare Starlette app under
+uvicorn (same uvicorn settings as ``nordcert serve``) answering a small JSON (request rate), a
+pre-serialised page of ``--limit`` of the same objects (reads over HTTP), and a POST that parses
+the envelope (adds over HTTP). The client is one synchronous ``httpx`` client in this process; its
+generated objects are frozen out of its garbage collections so that they do not slow its loops.
+
+Targets: nordcert at least 10x medallion on add and on read; at least a third of the physical limit.
+With ``--repeat R`` every measurement is taken R times (fresh servers) and the medians are reported.
+Every server this script starts is stopped when it ends, also on an error or Ctrl-C; each loop is
+bounded in count and in time (``--phase-timeout``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import importlib.metadata
+import os
+import platform
+import random
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from statistics import median, quantiles
+from typing import Any
+
+import httpx
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ingest import SEED, indicator  # the bulk-ingest benchmark's generator
+
+HOST = "127.0.0.1"
+TAXII = "application/taxii+json;version=2.1"
+TARGET_VS_MEDALLION = 10.0
+TARGET_VS_LIMIT = 1 / 3
+SERVERS = ("medallion", "nordcert")
+BENCH_EMAIL = "analyst@bench.example"
+MEDALLION_USER, MEDALLION_PASSWORD = "bench", "bench-secret"
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+# --- server processes -------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the server gets SIGTERM if this script dies without cleaning up (e.g. SIGKILL)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def clean_env() -> dict[str, str]:
+    """The environment for child processes, without NORDCERT_* settings a developer may have set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NORDCERT_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class Server:
+    """One server process on 127.0.0.1; ``stop()`` ends it (idempotent)."""
+
+    def __init__(self, name: str, argv: list[str], log: Path, port: int, cwd: Path | None = None) -> None:
+        self.name, self.argv, self.log, self.port, self.cwd = name, argv, log, port, cwd
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.base = f"http://{HOST}:{port}"
+
+    def start(self, probe: str, timeout: float = 60.0) -> None:
+        with self.log.open("ab") as fh:
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
+                                         cwd=self.cwd, env=clean_env(), start_new_session=True,
+                                         # this script starts no threads, so preexec_fn is safe here
+                                         preexec_fn=_die_with_parent if sys.platform == "linux" else None)  # noqa: PLW1509
+        deadline = time.monotonic() + timeout
+        with httpx.Client(base_url=self.base, timeout=5) as client:
+            while True:
+                if self.proc.poll() is not None:
+                    raise BenchError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
+                try:
+                    client.get(probe)
+                    return  # any HTTP answer (401 included) means it is serving
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        raise BenchError(f"{self.name} did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+                    time.sleep(0.1)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def peak_rss_mib(self) -> float:
+        """The process's peak resident set (VmHWM), in MiB."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+        raise BenchError(f"no VmHWM for {self.name} (pid {self.pid})")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+            self.proc.wait(10)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Target:
+    """Where a TAXII server keeps the benchmark's collection, and how to authenticate."""
+
+    name: str
+    server: Server
+    objects_path: str  # .../collections/<id>/objects/
+    status_path: str  # .../status/
+    headers: dict[str, str]
+    auth: tuple[str, str] | None = None
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.server.base, headers={"Accept": TAXII, **self.headers}, auth=self.auth,
+                            timeout=httpx.Timeout(600.0, connect=10.0))
+
+
+def _cli(home: Path, *args: str) -> Any:
+    """One ``nordcert --instance HOME ... --json`` command; its JSON output."""
+    argv = [sys.executable, "-m", "nordcert", "--instance", str(home), *args, "--json"]
+    done = subprocess.run(argv, check=False, capture_output=True, env=clean_env(), timeout=120, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise BenchError(f"nordcert {' '.join(args)} failed:\n{done.stderr.decode(errors='replace')}")
+    return orjson.loads(done.stdout)
+
+
+def start_nordcert(stack: contextlib.ExitStack, tmp: Path) -> Target:
+    home = tmp / f"nordcert-{uuid.uuid4().hex[:8]}"
+    _cli(home, "init")
+    _cli(home, "org", "add", "Bench Bank ASA", "--country", "NO", "--type", "bank", "--short", "BENCH")
+    _cli(home, "user", "add", BENCH_EMAIL, "--org", "BENCH", "--role", "analyst")
+    token = _cli(home, "token", "create", BENCH_EMAIL, "--label", "bench")["token"]
+    coll = _cli(home, "collection", "add", "Bench", "--kind", "sector", "--read-all", "--write-all")["id"]
+    port = free_port()
+    server = Server("nordcert", [sys.executable, "-m", "nordcert", "--instance", str(home), "serve",
+                                 "--host", HOST, "--port", str(port)], home.with_suffix(".log"), port)
+    stack.callback(server.stop)
+    server.start("/taxii2/")
+    return Target("nordcert", server, f"/taxii2/api/collections/{coll}/objects/", "/taxii2/api/status/",
+                  {"Authorization": f"Bearer {token}"})
+
+
+def start_medallion(stack: contextlib.ExitStack, tmp: Path) -> Target:
+    folder = tmp / f"medallion-{uuid.uuid4().hex[:8]}"
+    folder.mkdir()
+    port = free_port()
+    coll = str(uuid.uuid4())
+    data = {
+        "/discovery": {"title": "medallion (bench)", "description": "bench", "default": f"http://{HOST}:{port}/bench/",
+                       "api_roots": [f"http://{HOST}:{port}/bench/"]},
+        "bench": {
+            "information": {"title": "Bench", "description": "bench", "versions": [TAXII],
+                            "max_content_length": 256 * 1024 * 1024},
+            "status": [],
+            "collections": [{"id": coll, "title": "Bench", "description": "", "can_read": True, "can_write": True,
+                             "media_types": ["application/stix+json;version=2.1"], "objects": [], "manifest": []}],
+        },
+    }
+    (folder / "data.json").write_bytes(orjson.dumps(data))
+    config = {
+        # session_timeout: how long a 'next' stays valid (default 30 s, too short to page through 50k objects).
+        "backend": {"module": "medallion.backends.memory_backend", "module_class": "MemoryBackend",
+                    "filename": str(folder / "data.json"), "session_timeout": 24 * 3600},
+        "users": {MEDALLION_USER: MEDALLION_PASSWORD},
+        "taxii": {"max_page_size": 10_000},
+    }
+    (folder / "config.json").write_bytes(orjson.dumps(config))
+    server = Server("medallion", [sys.executable, "-m", "medallion.scripts.run", "--host", HOST, "--port", str(port),
+                                  "--log-level", "WARN", str(folder / "config.json")], folder / "server.log", port,
+                    cwd=folder)
+    stack.callback(server.stop)
+    server.start("/taxii2/")
+    return Target("medallion", server, f"/bench/collections/{coll}/objects/", "/bench/status/", {},
+                  (MEDALLION_USER, MEDALLION_PASSWORD))
+
+
+_BARE_APP = r"""
+import sys
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+PAGE = open(sys.argv[2], "rb").read()
+MEDIA = "application/taxii+json;version=2.1"
+
+async def hello(request):
+    return JSONResponse({"hello": "world"})
+
+async def page(request):
+    return Response(PAGE, media_type=MEDIA)
+
+async def add(request):
+    n = len(orjson.loads(await request.body())["objects"])
+    return Response(orjson.dumps({"status": "complete", "success_count": n}), status_code=202, media_type=MEDIA)
+
+app = Starlette(routes=[Route("/hello", hello), Route("/page", page), Route("/add", add, methods=["POST"])])
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="info")
+"""
+
+
+def start_bare(stack: contextlib.ExitStack, tmp: Path, page: bytes) -> Server:
+    (tmp / "page.json").write_bytes(page)
+    port = free_port()
+    server = Server("bare", [sys.executable, "-c", _BARE_APP, str(port), str(tmp / "page.json")],
+                    tmp / "bare.log", port)
+    stack.callback(server.stop)
+    server.start("/hello")
+    return server
+
+
+# --- the measurements -----------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One server's figures for one N in one round."""
+
+    server: str
+    objects: int
+    add_seconds: float
+    add_objects_per_s: float
+    read_seconds: float
+    read_objects: int
+    read_complete: bool  # False: cut by the time budget (medallion)
+    read_objects_per_s: float  # N / seconds; when cut, an upper bound (N / the seconds waited)
+    read_rate_is_upper_bound: bool
+    get_samples: int
+    get_p50_ms: float
+    get_p99_ms: float
+    get_requests_per_s: float
+    peak_rss_mib: float
+    load_1min: float  # load average when this server's run began (a busy machine slows every figure)
+
+
+def _deadline_timeout(deadline: float) -> httpx.Timeout:
+    left = max(deadline - time.monotonic(), 0.001)
+    return httpx.Timeout(left, connect=min(left, 10.0))
+
+
+def measure_add(target: Target, batches: list[tuple[bytes, int]], count: int, timeout: float) -> float:
+    """POST every batch; returns the seconds until the last one's status is complete."""
+    deadline = time.monotonic() + timeout
+    ok = 0
+    headers = {"Content-Type": TAXII}
+    with target.client() as client:
+        gc.collect()
+        started = time.perf_counter()
+        for body, n in batches:
+            r = client.post(target.objects_path, content=body, headers=headers, timeout=_deadline_timeout(deadline))
+            if r.status_code != 202:
+                raise BenchError(f"{target.name}: add answered {r.status_code}: {r.text[:500]}")
+            status = orjson.loads(r.content)
+            while status.get("status") != "complete":  # an asynchronous add: wait for it, on the clock
+                if time.monotonic() > deadline:
+                    raise BenchError(f"{target.name}: add still {status.get('status')!r} after {timeout:.0f} s")
+                time.sleep(0.01)
+                r = client.get(f"{target.status_path}{status['id']}/", timeout=_deadline_timeout(deadline))
+                r.raise_for_status()
+                status = orjson.loads(r.content)
+            if status.get("success_count") != n or status.get("failure_count", 0):
+                raise BenchError(f"{target.name}: {status.get('success_count')} of {n} objects added, "
+                                 f"{status.get('failure_count')} failed: {str(status.get('failures'))[:500]}")
+            ok += n
+        seconds = time.perf_counter() - started
+    if ok != count:
+        raise BenchError(f"{target.name}: {ok} of {count} objects added")
+    return seconds
+
+
+def measure_get(target: Target, ids: list[str], budget: float) -> tuple[list[float], float]:
+    """GET each id (until the budget is spent; a request started in time runs to its end)."""
+    latencies: list[float] = []
+    with target.client() as client:
+        client.get(f"{target.objects_path}{ids[-1]}/")  # warm-up (connection, first-use caches), not timed
+        gc.collect()
+        started = time.perf_counter()
+        end = started + budget
+        for stix_id in ids:
+            if time.perf_counter() > end:
+                break
+            t0 = time.perf_counter()
+            r = client.get(f"{target.objects_path}{stix_id}/")
+            latencies.append(time.perf_counter() - t0)
+            if r.status_code != 200:
+                raise BenchError(f"{target.name}: GET {stix_id} answered {r.status_code}: {r.text[:300]}")
+            found = orjson.loads(r.content).get("objects") or [{}]
+            if found[0].get("id") != stix_id:
+                raise BenchError(f"{target.name}: GET {stix_id} returned {found[0].get('id')}")
+        total = time.perf_counter() - started
+    return latencies, total
+
+
+@dataclass
+class Read:
+    seconds: float
+    objects: int
+    complete: bool
+
+
+def measure_read(target: Target, expected: set[str], limit: int, budget: float, cut_ok: bool) -> Read:
+    """Page through the collection; ``cut_ok``: stop at the budget and report what was read."""
+    max_pages = len(expected) // limit + 3
+    seen: set[str] = set()
+    n = 0
+    params: dict[str, Any] = {"limit": limit}
+    complete = False
+    with target.client() as client:
+        gc.collect()
+        started = time.perf_counter()
+        deadline = time.monotonic() + budget
+        for _ in range(max_pages):
+            try:
+                r = client.get(target.objects_path, params=params, timeout=_deadline_timeout(deadline))
+            except httpx.TimeoutException:
+                if not cut_ok:
+                    raise BenchError(f"{target.name}: the read took longer than {budget:.0f} s") from None
+                break
+            if r.status_code != 200:
+                raise BenchError(f"{target.name}: GET objects answered {r.status_code}: {r.text[:300]}")
+            envelope = orjson.loads(r.content)
+            page = envelope.get("objects", [])
+            n += len(page)
+            seen.update(o["id"] for o in page)
+            if not envelope.get("more"):
+                complete = True
+                break
+            if envelope.get("next"):
+                params = {"limit": limit, "next": envelope["next"]}
+            elif r.headers.get("X-TAXII-Date-Added-Last"):
+                params = {"limit": limit, "added_after": r.headers["X-TAXII-Date-Added-Last"]}
+            else:
+                raise BenchError(f"{target.name}: more=true without 'next' or X-TAXII-Date-Added-Last")
+        seconds = time.perf_counter() - started
+    if complete and (n != len(expected) or seen != expected):
+        raise BenchError(f"{target.name}: read {n} objects ({len(seen)} distinct, "
+                         f"{len(seen & expected)} of those added), expected {len(expected)}")
+    if not complete and not cut_ok:
+        raise BenchError(f"{target.name}: more than {max_pages} pages")
+    if not complete and (n != len(seen) or not seen <= expected):
+        raise BenchError(f"{target.name}: the partial read returned duplicates or unknown objects")
+    return Read(seconds, n, complete)
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+def p99(values: list[float]) -> float:
+    if len(values) < 2:
+        return values[0]
+    return quantiles(values, n=100, method="inclusive")[98]
+
+
+def run_server(start: Callable[[contextlib.ExitStack, Path], Target], tmp: Path, objects: list[dict[str, Any]],
+               batches: list[tuple[bytes, int]], args: argparse.Namespace, say: Callable[[str], None]) -> Run:
+    count = len(objects)
+    load = round(os.getloadavg()[0], 2)
+    ids = [o["id"] for o in objects]
+    sample = random.Random(SEED + count).sample(ids, min(args.samples, count))
+    with contextlib.ExitStack() as stack:
+        target = start(stack, tmp)
+        name = target.name
+        say(f"  {name}: adding {count:,} objects")
+        add_s = measure_add(target, batches, count, args.phase_timeout)
+        say(f"  {name}: {count / add_s:,.0f} objects/s added; single-object GETs")
+        latencies, get_total = measure_get(target, sample, min(args.latency_budget, args.phase_timeout))
+        say(f"  {name}: p50 {_ms(median(latencies))} ms over {len(latencies)} GETs; paginated read")
+        cut_ok = name == "medallion"
+        read = measure_read(target, set(ids), args.limit, args.medallion_max if cut_ok else args.phase_timeout, cut_ok)
+        rss = target.server.peak_rss_mib()
+        upper = not read.complete  # the full read takes longer than the seconds waited
+        rate = count / read.seconds
+        say(f"  {name}: read {read.objects:,} objects in {read.seconds:.1f} s"
+            + ("" if read.complete else " (cut by --medallion-max)") + f"; peak RSS {rss} MiB")
+        target.server.stop()
+    return Run(name, count, round(add_s, 3), round(count / add_s, 1), round(read.seconds, 3), read.objects,
+               read.complete, round(rate, 1), upper, len(latencies), _ms(median(latencies)), _ms(p99(latencies)),
+               round(len(latencies) / get_total, 1), rss, load)
+
+
+@dataclass
+class Limits:
+    """The physical limits: what no server can beat on this machine with this client."""
+
+    hello_requests_per_s: float  # bare Starlette JSON endpoint, GET
+    page_objects_per_s: float  # bare endpoint serving a pre-serialised page, GET + client parse
+    add_objects_per_s: float  # bare endpoint parsing a POSTed envelope
+    orjson_objects_per_s: dict[int, float] = field(default_factory=dict)  # in-memory page serialisation, per N
+
+
+def measure_bare(server: Server, batches: list[tuple[bytes, int]], pages: int, limit: int, requests: int,
+                 timeout: float) -> tuple[float, float, float]:
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=server.base, headers={"Accept": TAXII}, timeout=60) as client:
+        for _ in range(50):  # warm-up
+            client.get("/hello")
+        gc.collect()
+        started, n = time.perf_counter(), 0
+        for _ in range(requests):
+            if time.monotonic() > deadline:
+                break
+            r = client.get("/hello")
+            if r.status_code != 200 or orjson.loads(r.content) != {"hello": "world"}:
+                raise BenchError(f"bare app answered {r.status_code}")
+            n += 1
+        hello = n / (time.perf_counter() - started)
+        started, n = time.perf_counter(), 0
+        for _ in range(pages):
+            n += len(orjson.loads(client.get("/page").content)["objects"])
+        page = n / (time.perf_counter() - started)
+        if n != pages * limit:
+            raise BenchError("bare app: short page")
+        started, n = time.perf_counter(), 0
+        for body, size in batches:
+            r = client.post("/add", content=body, headers={"Content-Type": TAXII})
+            if r.status_code != 202 or orjson.loads(r.content)["success_count"] != size:
+                raise BenchError(f"bare app: add answered {r.status_code}")
+            n += size
+        add = n / (time.perf_counter() - started)
+    return hello, page, add
+
+
+def orjson_rate(objects: list[dict[str, Any]], limit: int, repeat: int = 5, min_seconds: float = 1.0) -> float:
+    """In-memory serialisation of the objects as envelopes of ``limit`` (the read's physical limit): the
+    fastest of at least ``repeat`` passes, repeated until ``min_seconds`` have passed in all."""
+    pages = [objects[i:i + limit] for i in range(0, len(objects), limit)]
+    times: list[float] = []
+    while len(times) < repeat or sum(times) < min_seconds:
+        gc.collect()
+        started = time.perf_counter()
+        for i, page in enumerate(pages):
+            orjson.dumps({"more": i < len(pages) - 1, "objects": page})
+        times.append(time.perf_counter() - started)
+    return len(objects) / min(times)
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+def _median_run(runs: list[Run]) -> dict[str, Any]:
+    first = runs[0]
+    out: dict[str, Any] = {"server": first.server, "objects": first.objects, "rounds": len(runs)}
+    for key, value in asdict(first).items():
+        if key in ("server", "objects"):
+            continue
+        if isinstance(value, bool):
+            out[key] = all(getattr(r, key) for r in runs) if key == "read_complete" else any(
+                getattr(r, key) for r in runs)
+        else:
+            out[key] = round(median(getattr(r, key) for r in runs), 3)
+    out["runs"] = [asdict(r) for r in runs]
+    return out
+
+
+def compare(m: dict[str, Any], n: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
+    """nordcert / medallion for each figure, and nordcert / each physical limit."""
+    def ratio(a: float, b: float) -> float:
+        return round(a / b, 4) if b else float("inf")
+
+    vs = {k: ratio(n[k], m[k]) for k in ("add_objects_per_s", "read_objects_per_s", "get_p50_ms", "get_p99_ms",
+                                          "get_requests_per_s", "peak_rss_mib")}
+    to_limit = {
+        "read_vs_orjson": ratio(n["read_objects_per_s"], limits["orjson_objects_per_s"]),
+        "read_vs_bare_page": ratio(n["read_objects_per_s"], limits["page_objects_per_s"]),
+        "get_vs_hello": ratio(n["get_requests_per_s"], limits["hello_requests_per_s"]),
+        "add_vs_bare_add": ratio(n["add_objects_per_s"], limits["add_objects_per_s"]),
+    }
+    # A cut medallion read gives a lower bound of the ratio (its rate is an upper bound).
+    return {
+        "nordcert_over_medallion": vs,
+        "read_ratio_is_lower_bound": m["read_rate_is_upper_bound"],
+        "meets_add_target": vs["add_objects_per_s"] >= TARGET_VS_MEDALLION,
+        "meets_read_target": vs["read_objects_per_s"] >= TARGET_VS_MEDALLION,
+        "nordcert_over_limit": to_limit,
+        "meets_limit_target": {k: v >= TARGET_VS_LIMIT for k, v in to_limit.items()},
+    }
+
+
+def print_report(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=max(Console().width, 120))
+
+    def mark(ok: bool, text: str) -> str:
+        return f"[green]{text}[/]" if ok else f"[red]{text}[/]"
+
+    for block in report["results"]:
+        m, n, c = block["medallion"], block["nordcert"], block["comparison"]
+        vs = c["nordcert_over_medallion"]
+        count = block["objects"]
+        table = Table(title=f"TAXII 2.1, {count:,} indicators: medallion {report['versions']['medallion']} "
+                            f"vs nordcert {report['versions']['nordcert']} (medians of {report['repeat']})")
+        for col in ("figure", "medallion", "nordcert", "nordcert / medallion", "target"):
+            table.add_column(col, justify="left" if col in ("figure", "target") else "right")
+        read_note = " (upper bound)" if m["read_rate_is_upper_bound"] else ""
+        lower = "≥ " if m["read_rate_is_upper_bound"] else ""
+        table.add_row("add, objects/s", f"{m['add_objects_per_s']:,.0f}", f"{n['add_objects_per_s']:,.0f}",
+                      mark(c["meets_add_target"], f"{vs['add_objects_per_s']:,.1f}×"), "≥ 10×")
+        table.add_row("paginated read, objects/s", f"{m['read_objects_per_s']:,.1f}{read_note}",
+                      f"{n['read_objects_per_s']:,.0f}",
+                      mark(c["meets_read_target"], f"{lower}{vs['read_objects_per_s']:,.1f}×"), "≥ 10×")
+        table.add_row("single GET p50, ms", f"{m['get_p50_ms']:,.2f}", f"{n['get_p50_ms']:,.2f}",
+                      f"{vs['get_p50_ms']:.3f}×", "lower is better")
+        table.add_row("single GET p99, ms", f"{m['get_p99_ms']:,.2f}", f"{n['get_p99_ms']:,.2f}",
+                      f"{vs['get_p99_ms']:.3f}×", "lower is better")
+        table.add_row("single GET, requests/s", f"{m['get_requests_per_s']:,.1f}", f"{n['get_requests_per_s']:,.0f}",
+                      f"{vs['get_requests_per_s']:,.1f}×", "")
+        table.add_row("server peak RSS, MiB", f"{m['peak_rss_mib']:,.0f}", f"{n['peak_rss_mib']:,.0f}",
+                      f"{vs['peak_rss_mib']:.2f}×", "lower is better")
+        console.print(table)
+        console.print(f"  GET samples: medallion {m['get_samples']:.0f}, nordcert {n['get_samples']:.0f}; "
+                      f"read: medallion {m['read_objects']:,.0f} of {count:,} objects in {m['read_seconds']:.1f} s"
+                      + ("" if m["read_complete"] else f" (cut at --medallion-max {report['medallion_max_s']:.0f} s: "
+                         f"its full read takes longer, so {count:,} / {m['read_seconds']:.0f} s is an upper bound "
+                         "of its rate)")
+                      + f"; load average at start: medallion {m.get('load_1min', '-')}, "
+                        f"nordcert {n.get('load_1min', '-')}")
+        lim = block["limits"]
+        to = c["nordcert_over_limit"]
+        ok = c["meets_limit_target"]
+        table = Table(title=f"nordcert against the physical limits, {count:,} indicators")
+        for col in ("figure", "nordcert", "limit", "nordcert / limit"):
+            table.add_column(col, justify="left" if col == "figure" else "right")
+        table.add_row("read vs in-memory orjson of the same pages, objects/s", f"{n['read_objects_per_s']:,.0f}",
+                      f"{lim['orjson_objects_per_s']:,.0f}", mark(ok["read_vs_orjson"], f"{to['read_vs_orjson']:.1%}"))
+        table.add_row("read vs bare uvicorn serving a ready page, objects/s", f"{n['read_objects_per_s']:,.0f}",
+                      f"{lim['page_objects_per_s']:,.0f}",
+                      mark(ok["read_vs_bare_page"], f"{to['read_vs_bare_page']:.1%}"))
+        table.add_row("single GET vs bare hello-world, requests/s", f"{n['get_requests_per_s']:,.0f}",
+                      f"{lim['hello_requests_per_s']:,.0f}", mark(ok["get_vs_hello"], f"{to['get_vs_hello']:.1%}"))
+        table.add_row("add vs bare uvicorn parsing the envelope, objects/s", f"{n['add_objects_per_s']:,.0f}",
+                      f"{lim['add_objects_per_s']:,.0f}", mark(ok["add_vs_bare_add"], f"{to['add_vs_bare_add']:.1%}"))
+        console.print(table)
+    console.print("targets: nordcert ≥ 10× medallion on add and read; ≥ 33 % of each physical limit (green/red)")
+    v = report["versions"]
+    console.print(f"Python {v['python']}, medallion {v['medallion']} (memory backend, Flask {v['flask']} / Werkzeug "
+                  f"{v['werkzeug']} threaded server), nordcert {v['nordcert']} (uvicorn {v['uvicorn']}, FastAPI "
+                  f"{v['fastapi']}, Starlette {v['starlette']}, SQLAlchemy {v['sqlalchemy']}, SQLite {v['sqlite']}, "
+                  f"synchronous=FULL), httpx {v['httpx']}, orjson {v['orjson']}")
+    mach = report["machine"]
+    console.print(f"machine: {mach['cpus']} CPUs, {mach['memory_gib']} GiB, load average (1 min) "
+                  f"{mach['load_average_1min']['start']} at start, {mach['load_average_1min']['end']} at end; "
+                  f"total {report['seconds']:.0f} s")
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "-"
+
+
+def versions() -> dict[str, str]:
+    from nordcert import __version__ as nordcert_version
+
+    out = {"python": platform.python_version(), "nordcert": nordcert_version, "sqlite": sqlite3.sqlite_version}
+    for dist in ("medallion", "flask", "werkzeug", "uvicorn", "fastapi", "starlette", "sqlalchemy", "httpx", "orjson"):
+        out[dist] = _version(dist)
+    return out
+
+
+def memory_gib() -> float:
+    return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+
+
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(p.replace("_", "")) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of counts: {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("counts must be positive")
+    return counts
+
+
+@contextlib.contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so every server gets stopped."""
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--counts", type=_counts, default=[10_000, 50_000],
+                        help="object counts, comma-separated (default 10000,50000)")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds on fresh servers; medians are reported")
+    parser.add_argument("--batch", type=int, default=1000, help="objects per POSTed envelope (default 1000)")
+    parser.add_argument("--limit", type=int, default=1000, help="page size of the paginated read (default 1000)")
+    parser.add_argument("--samples", type=int, default=500, help="single-object GETs per server (default 500)")
+    parser.add_argument("--latency-budget", type=float, default=60.0,
+                        help="seconds for the single-object GETs per server and count (default 60)")
+    parser.add_argument("--medallion-max", type=float, default=600.0,
+                        help="seconds medallion's paginated read may take before it is cut (default 600)")
+    parser.add_argument("--phase-timeout", type=float, default=1800.0,
+                        help="hard limit in seconds for any other phase; exceeding it is an error (default 1800)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    args = parser.parse_args(argv)
+    if args.repeat < 1 or args.batch < 1 or not 1 <= args.limit <= 10_000 or args.samples < 1:
+        parser.error("--repeat, --batch, --samples must be positive; --limit between 1 and 10000")
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    load_before = os.getloadavg()
+    info = versions()
+    rng = random.Random(SEED)
+    objects = [indicator(rng, i) for i in range(max(args.counts))]
+    # The client's own data (up to 50k objects) is left out of its garbage collections, which would
+    # otherwise walk it again and again while the client parses the pages it reads.
+    gc.collect()
+    gc.freeze()
+    runs: dict[tuple[str, int], list[Run]] = {}
+    bare: list[tuple[float, float, float]] = []
+    orjson_rates: dict[int, list[float]] = {}
+    with _sigterm_as_exit(), tempfile.TemporaryDirectory(prefix="nordcert-taxii-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        for round_no in range(args.repeat):
+            say(f"round {round_no + 1} of {args.repeat}")
+            max_batches = [(orjson.dumps({"objects": objects[i:i + args.batch]}), len(objects[i:i + args.batch]))
+                           for i in range(0, max(args.counts), args.batch)]
+            with contextlib.ExitStack() as stack:
+                page = orjson.dumps({"more": True, "next": "x", "objects": objects[:args.limit]})
+                server = start_bare(stack, tmp, page)
+                bare.append(measure_bare(server, max_batches, max(args.counts) // args.limit or 1,
+                                         min(args.limit, len(objects)), 5000, args.phase_timeout))
+                say(f"  bare uvicorn: {bare[-1][0]:,.0f} hello requests/s, {bare[-1][1]:,.0f} page objects/s, "
+                    f"{bare[-1][2]:,.0f} parsed add objects/s")
+            for count in args.counts:
+                subset = objects[:count]
+                orjson_rates.setdefault(count, []).append(orjson_rate(subset, args.limit))
+                batches = [(orjson.dumps({"objects": subset[i:i + args.batch]}), len(subset[i:i + args.batch]))
+                           for i in range(0, count, args.batch)]
+                order = SERVERS if round_no % 2 == 0 else SERVERS[::-1]
+                for name in order:
+                    start = start_medallion if name == "medallion" else start_nordcert
+                    runs.setdefault((name, count), []).append(run_server(start, tmp, subset, batches, args, say))
+    limits = Limits(round(median(b[0] for b in bare), 1), round(median(b[1] for b in bare), 1),
+                    round(median(b[2] for b in bare), 1),
+                    {c: round(median(v), 1) for c, v in orjson_rates.items()})
+    results = []
+    for count in args.counts:
+        m, n = _median_run(runs[("medallion", count)]), _median_run(runs[("nordcert", count)])
+        lim = {"hello_requests_per_s": limits.hello_requests_per_s, "page_objects_per_s": limits.page_objects_per_s,
+               "add_objects_per_s": limits.add_objects_per_s, "orjson_objects_per_s": limits.orjson_objects_per_s[count]}
+        results.append({"objects": count, "medallion": m, "nordcert": n, "limits": lim, "comparison": compare(m, n, lim)})
+    report = {
+        "counts": args.counts,
+        "repeat": args.repeat,
+        "batch": args.batch,
+        "limit": args.limit,
+        "samples": args.samples,
+        "latency_budget_s": args.latency_budget,
+        "medallion_max_s": args.medallion_max,
+        "results": results,
+        "seconds": round(time.perf_counter() - started, 1),
+        "machine": {"cpus": os.cpu_count(), "memory_gib": memory_gib(),
+                    "load_average_1min": {"start": round(load_before[0], 2), "end": round(os.getloadavg()[0], 2)}},
+        "versions": info,
+    }
+    if args.json:
+        sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n")
+    else:
+        print_report(report)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
