@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import Connection, delete
 
+from nordcert.db import fetch_all, is_postgres
 from nordcert.intel.validate import ObjectError, timestamp_us
 from nordcert.observables.kinds import Kind
-from nordcert.db import fetch_all, is_postgres
 from nordcert.observables.tables import cidr_prefixes, observables, sighting_index
 
 #: Looks a normalised value up in the warninglists: the names of the lists it is on.
