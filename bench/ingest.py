@@ -58,8 +58,8 @@ from nordcert.db import make_engine, migrate, transaction
 from nordcert.intel.bundle import iter_objects_from_file
 from nordcert.intel.ingest import Submission, ingest
 from nordcert.intel.tables import object_labels, stix_objects
-from nordcert.observables.tables import observables
 from nordcert.intel.validate import timestamp_us
+from nordcert.observables.tables import observables
 from nordcert.sharing.tlp import Tlp
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -32,17 +32,14 @@ Every server this script starts is stopped when it ends, also on an error or Ctr
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import os
 import platform
 import random
 import resource
 import shutil
-import signal
 import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -55,35 +52,22 @@ from typing import Any
 
 import orjson
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _servers import Server, free_port, running
+
 from nordcert.accounts import service as accounts
 from nordcert.config import Settings
 from nordcert.db import make_engine, migrate, transaction
+from nordcert.demo.builder import iban, p2pkh
 from nordcert.intel.ingest import Submission, ingest
 from nordcert.sharing.tlp import Tlp
 
 SEED = 20261123
 TOKEN = "bench-lookup-token"
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _NS = uuid.UUID("6d1f0b7a-9c7e-4f3e-8a8b-62656e63686c")
 
 
 # --- data --------------------------------------------------------------------------------------------
-
-
-def _iban_no(rng: random.Random) -> str:
-    bban = "".join(rng.choice("0123456789") for _ in range(11))
-    digits = "".join(str(int(c, 36)) for c in bban + "NO00")
-    return f"NO{98 - int(digits) % 97:02d}{bban}"
-
-
-def _btc(rng: random.Random) -> str:
-    payload = b"\x00" + bytes(rng.randrange(256) for _ in range(20))
-    data = payload + hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
-    number, out = int.from_bytes(data, "big"), ""
-    while number:
-        number, rem = divmod(number, 58)
-        out = _B58[rem] + out
-    return "1" * (len(data) - len(data.lstrip(b"\x00"))) + out
 
 
 def _value(rng: random.Random, slot: int, i: int) -> tuple[str, str, str]:
@@ -102,13 +86,13 @@ def _value(rng: random.Random, slot: int, i: int) -> tuple[str, str, str]:
         h = hashlib.sha256(f"{SEED}:{i}:{slot}".encode()).hexdigest()
         return "file:hashes.'SHA-256'", h, h
     if kind == 4:
-        v = _iban_no(rng)
+        v = iban("NO", rng)
         return "x-bank-account:iban", v, v
     if kind == 5:
         v = f"+4670{i % 10_000_000:07d}"
         return "x-phone-number:value", v, v
     if kind == 6:
-        v = _btc(rng)
+        v = p2pkh(bytes(rng.randrange(256) for _ in range(20)))
         return "x-cryptocurrency-wallet:value", v, v
     net = f"{rng.randint(100, 199)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.0/24"
     return "ipv4-addr:value", net, net
@@ -130,7 +114,7 @@ def indicators(count: int, per: int, rng: random.Random, stored: list[str]) -> I
         }
 
 
-def build_store(home: Path, observables: int, per: int = 4) -> tuple[Settings, list[str], dict[str, Any]]:
+def build_store(home: Path, observables: int, per: int = 4) -> tuple[list[str], dict[str, Any]]:
     settings = Settings(home=home)
     engine = make_engine(settings)
     migrate(engine)
@@ -166,7 +150,7 @@ def build_store(home: Path, observables: int, per: int = 4) -> tuple[Settings, l
         indexed = conn.exec_driver_sql("SELECT count(*) FROM observables").scalar_one()
     engine.dispose()
     print(file=sys.stderr)
-    return settings, stored, {"objects": count, "observables": indexed, "seconds": round(elapsed, 1),
+    return stored, {"objects": count, "observables": indexed, "seconds": round(elapsed, 1),
                               "objects_per_s": round(count / elapsed), "observables_per_s": round(indexed / elapsed)}
 
 
@@ -181,7 +165,7 @@ def misses(n: int, rng: random.Random) -> list[str]:
         elif k == 2:
             out.append(hashlib.sha256(f"miss:{i}".encode()).hexdigest())
         else:
-            out.append(_iban_no(rng))
+            out.append(iban("NO", rng))
     return out
 
 
@@ -196,43 +180,6 @@ async def hello() -> dict:
     return {"hello": "world"}
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="info")
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def server(cmd: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-                            start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {' '.join(cmd)}")
-            time.sleep(0.1)
-        yield proc
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def peak_rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 # --- client ------------------------------------------------------------------------------------------
@@ -376,10 +323,10 @@ def main(argv: list[str] | None = None) -> int:
         marker = home / "bench-values.json"
         if args.keep and marker.exists():
             saved = orjson.loads(marker.read_bytes())
-            settings, stored, store_info = Settings(home=home), saved["stored"], saved["info"]
+            stored, store_info = saved["stored"], saved["info"]
         else:
             print(f"building a store of {args.observables:,} observables …", file=sys.stderr)
-            settings, stored, store_info = build_store(home, args.observables)
+            stored, store_info = build_store(home, args.observables)
             marker.write_bytes(orjson.dumps({"stored": stored, "info": store_info}))
         rng = random.Random(SEED + 1)
         miss = misses(max(2 * args.batch, args.samples), rng)
@@ -391,19 +338,19 @@ def main(argv: list[str] | None = None) -> int:
         expect = [f for _, f in singles]
         report: dict[str, Any] = {"store": store_info}
 
-        port = _free_port()
-        env = {**os.environ, "NORDCERT_HOME": str(home)}
-        nordcert = [sys.executable, "-m", "nordcert", "serve", "--port", str(port)]
-        with server(nordcert, port, env) as proc:
+        port = free_port()
+        nordcert = Server("nordcert", [sys.executable, "-m", "nordcert", "--instance", str(home), "serve",
+                                       "--port", str(port)], tmp / "nordcert.log", port)
+        with running(nordcert, "/healthz"):
             print("single lookups …", file=sys.stderr)
             report["lookup_single"] = latency(port, paths, expect)
             report["lookup_single"]["concurrent_requests_per_s"] = round(
                 throughput(port, paths, args.concurrency, args.duration))
             print("batches …", file=sys.stderr)
             report["lookup_batch"] = batches(port, hits, miss, args.batch, args.batches, rng)
-            report["server_peak_rss_mib"] = round(peak_rss_mib(proc.pid), 1)
-        port = _free_port()
-        with server([sys.executable, "-c", _HELLO, str(port)], port):
+            report["server_peak_rss_mib"] = nordcert.peak_rss_mib()
+        port = free_port()
+        with running(Server("hello", [sys.executable, "-c", _HELLO, str(port)], tmp / "hello.log", port), "/hello"):
             print("hello world …", file=sys.stderr)
             report["hello"] = latency(port, ["/hello"] * args.samples, None)
             report["hello"]["concurrent_requests_per_s"] = round(

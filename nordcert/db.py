@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import BigInteger, Connection, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.pool import QueuePool
 
@@ -82,6 +83,18 @@ def transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
         conn = conn.execution_options(nordcert_write=write)
         with conn.begin():
             yield conn
+
+
+def in_values(conn: Connection | Engine) -> str:
+    """SQL testing a column against a list bound as one parameter (see :func:`values_param`):
+    ``= ANY(%s)`` on PostgreSQL, ``IN (SELECT value FROM json_each(?))`` on SQLite. One bind,
+    however long the list, so the statement is prepared once."""
+    return "= ANY(%s)" if is_postgres(conn) else "IN (SELECT value FROM json_each(?))"
+
+
+def values_param(conn: Connection | Engine, values: list[Any]) -> Any:
+    """The parameter :func:`in_values` expects: the list itself, or its JSON for SQLite."""
+    return values if is_postgres(conn) else orjson.dumps(values).decode()
 
 
 def fetch_all(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:

@@ -12,11 +12,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from nordcert.config import Settings
 from nordcert.db import make_engine, migrate
+from tests.server import running_server
 
 POSTGRES_URL = os.environ.get("NORDCERT_TEST_POSTGRES_URL")
 
@@ -50,3 +52,16 @@ def engine(settings: Settings) -> Iterator[Engine]:
     migrate(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def base_url(settings: Settings, engine: Engine) -> Iterator[str]:
+    """A real server on loopback serving this test's store."""
+    with running_server(settings, engine) as url:
+        yield url
+
+
+@pytest.fixture
+def http(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        yield client

@@ -293,7 +293,7 @@ class _FraudIntel:
     def wallets(self, n: int) -> list[dict[str, Any]]:
         out = []
         for _ in range(n):
-            addr = _p2pkh(bytes(self.rng.randrange(256) for _ in range(20)))
+            addr = p2pkh(bytes(self.rng.randrange(256) for _ in range(20)))
             out.append(self._indicator(f"btc:{addr}", "Scam cash-out wallet",
                                        f"[x-cryptocurrency-wallet:value = '{addr}']",
                                        ["investment-scam", "crypto"], "Wallet receiving funds from investment-scam victims."))
@@ -327,7 +327,7 @@ class _FraudIntel:
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 
-def _p2pkh(key_hash: bytes) -> str:
+def p2pkh(key_hash: bytes) -> str:
     """A bitcoin P2PKH address (version 0, Base58Check) for a made-up 20-byte key hash."""
     payload = b"\x00" + key_hash
     data = payload + hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
@@ -340,8 +340,8 @@ def _p2pkh(key_hash: bytes) -> str:
 
 
 def _banner(counts: dict[str, int]) -> str:
-    lines = [f"[bold]Demo instance ready[/]: {sum(counts.values()):,} objects "
-             f"({', '.join(f'{n} {t}' for t, n in sorted(counts.items(), key=lambda kv: -kv[1])[:5])}, …)", "",
+    lines = [(f"[bold]Demo instance ready[/]: {sum(counts.values()):,} objects "
+              f"({', '.join(f'{n} {t}' for t, n in sorted(counts.items(), key=lambda kv: -kv[1])[:5])}, …)"), "",
              "[bold]Users and their API tokens[/] (demo only):"]
     for email, _name, org, role, token in USERS:
         lines.append(f"  {token:<22} {email:<28} {org:<8} {role}")

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Table, bindparam, select, update
 from nordcert.accounts import service as accounts
 from nordcert.clock import now_us
 from nordcert.config import Settings
-from nordcert.db import is_postgres
+from nordcert.db import in_values, is_postgres, values_param
 from nordcert.errors import Forbidden, Invalid
 from nordcert.intel.tables import ingest_clock, object_labels, object_recipients, stix_objects
 from nordcert.intel.validate import Checked, ObjectError, check_object
@@ -220,14 +220,10 @@ class _Writer:
         self._insert_sql: dict[str, str] = {}
         self._sharing: dict[Tlp | None, tuple[Tlp, int | None, bool]] = {}
         # The ids of a chunk travel as one parameter (an array, or JSON for SQLite), not thousands.
-        ids_in = "= ANY(%s)" if self.pg else "IN (SELECT value FROM json_each(?))"
         self._versions_sql = (
             "SELECT stix_id, modified, is_latest, creator_org_id, date_added FROM stix_objects "
-            f"WHERE stix_id {ids_in} ORDER BY stix_id, date_added"
+            f"WHERE stix_id {in_values(conn)} ORDER BY stix_id, date_added"
         )
-
-    def _id_list(self, ids: list[str]) -> Any:
-        return ids if self.pg else orjson.dumps(ids).decode()
 
     def _sharing_for(self, marked: Tlp | None) -> tuple[Tlp, int | None, bool]:
         """(TLP, group, has named recipients) of an object marked ``marked`` in this submission."""
@@ -247,7 +243,7 @@ class _Writer:
         latest: dict[str, tuple[int, dict[str, Any] | None]] = {}
         stored_key: dict[str, int] = {}  # date_added of each stored latest version
         for sid, modified, is_latest, creator, date_added in self.conn.exec_driver_sql(
-                self._versions_sql, (self._id_list(ids),)):
+                self._versions_sql, (values_param(self.conn, ids),)):
             versions.setdefault(sid, {})[modified] = (bool(is_latest), creator)
             origin.setdefault(sid, creator)
             if is_latest:

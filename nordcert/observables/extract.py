@@ -154,8 +154,7 @@ def _refuse_card_digits(values: tuple[Any, ...]) -> None:
     for value in values:
         digits = "".join(ch for ch in str(value) if ch not in " -")
         if digits.isdigit() and 13 <= len(digits) <= 19:
-            raise FullCardNumber(
-                "a full payment card number (PAN) is not accepted; share only the BIN, the first 6 to 8 digits")
+            raise FullCardNumber()
 
 
 _PAN_RUN = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
@@ -167,8 +166,7 @@ def _refuse_pan_anywhere(value: Any) -> None:
         return
     if isinstance(value, (str, int)):
         if _PAN_RUN.search(str(value)):
-            raise FullCardNumber(
-                "a full payment card number (PAN) is not accepted; share only the BIN, the first 6 to 8 digits")
+            raise FullCardNumber()
     elif isinstance(value, dict):
         for inner in value.values():
             _refuse_pan_anywhere(inner)
@@ -190,5 +188,4 @@ def _refuse_card_literals(pattern: str) -> None:
         return
     for obj_type, comps in inspected.comparisons.items():
         if obj_type in CARD_TYPES and any(_PAN_RUN.search(str(raw)) for _path, _op, raw in comps):
-            raise FullCardNumber(
-                "a full payment card number (PAN) is not accepted; share only the BIN, the first 6 to 8 digits")
+            raise FullCardNumber()

@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from nordcert.clock import now_us
 from nordcert.config import Settings
-from nordcert.errors import Invalid, NotFound
-from nordcert.intel.tables import object_recipients, stix_objects
+from nordcert.errors import Invalid
 from nordcert.intel.validate import ObjectError, format_timestamp, timestamp_us
-from nordcert.observables.hits import Hit, hits_for, hits_of_object
+from nordcert.observables.hits import Hit, hits_for, hits_of_object, latest_visible
 from nordcert.observables.index import known_prefixes
 from nordcert.observables.kinds import (
     FullCardNumber,
@@ -170,6 +169,27 @@ def _first_seen(obj: dict[str, Any], hit: Hit) -> int:
     return hit.created or hit.date_added
 
 
+def _shown(hits: list[Hit], reader: Reader, settings: Settings, sighted: dict[str, SightingSummary],
+           asked: tuple[str, str], now: int) -> list[dict[str, Any]]:
+    """The hits the reader may see, each object once, described."""
+    shown = []
+    done: set[str] = set()
+    for h in hits:
+        if h.stix_id in done or not policy.visible(h.sharing, reader):
+            continue
+        done.add(h.stix_id)
+        shown.append(_describe(h, reader, settings, sighted.get(h.stix_id), asked, now))
+    return shown
+
+
+def _by_key(conn: Connection, wanted: dict[str, set[str]]) -> dict[tuple[str, str], list[Hit]]:
+    """Index rows for the wanted values, grouped by (kind, value)."""
+    by_key: dict[tuple[str, str], list[Hit]] = defaultdict(list)
+    for hit in hits_for(conn, wanted) if wanted else ():
+        by_key[(hit.kind, hit.value)].append(hit)
+    return by_key
+
+
 def _members(hits: list[Hit], reader: Reader) -> dict[str, Any]:
     """Distinct reporting organisations of ``hits``: counted where the policy allows, never named here."""
     seen: set[int | None] = set()
@@ -200,10 +220,7 @@ def lookup(conn: Connection, reader: Reader, settings: Settings, values: list[An
     for q in queries:
         for kind, value in q.keys:
             wanted[kind].add(value)
-    by_key: dict[tuple[str, str], list[Hit]] = defaultdict(list)
-    if wanted:
-        for hit in hits_for(conn, wanted):
-            by_key[(hit.kind, hit.value)].append(hit)
+    by_key = _by_key(conn, wanted)
     visible_ids = {h.stix_id for hs in by_key.values() for h in hs if policy.visible(h.sharing, reader)}
     now = now_us()
     sighted = summarise(conn, reader, visible_ids, now) if visible_ids else {}
@@ -218,15 +235,8 @@ def lookup(conn: Connection, reader: Reader, settings: Settings, values: list[An
             continue
         assert q.kind is not None and q.value is not None
         hits = [h for key in q.keys for h in by_key.get(key, ())]
-        shown = []
-        done: set[str] = set()
-        for h in hits:
-            if h.stix_id in done or not policy.visible(h.sharing, reader):
-                continue
-            done.add(h.stix_id)
-            desc = _describe(h, reader, settings, sighted.get(h.stix_id), (q.kind.value, q.value), now)
-            if include_stale or not desc["stale"]:
-                shown.append(desc)
+        shown = [d for d in _shown(hits, reader, settings, sighted, (q.kind.value, q.value), now)
+                 if include_stale or not d["stale"]]
         shown.sort(key=lambda d: d["last_seen"], reverse=True)
         matched += bool(shown)
         entry.update({"kind": q.kind.value, "value": q.value, "found": bool(shown),
@@ -239,15 +249,7 @@ def lookup(conn: Connection, reader: Reader, settings: Settings, values: list[An
 
 def correlations(conn: Connection, reader: Reader, settings: Settings, stix_id: str) -> dict[str, Any]:
     """For each observable of ``stix_id`` (latest version): the other objects holding it, and who reported it."""
-    t = stix_objects
-    row = conn.execute(
-        select(t.c.date_added, t.c.stix_id, t.c.type)
-        .where(t.c.stix_id == stix_id, t.c.is_latest.is_(True),
-               policy.visible_clause(reader, t, object_recipients))
-    ).first()
-    if row is None:
-        raise NotFound(f"no object {stix_id}")
-    own = hits_of_object(conn, row.date_added)
+    own = hits_of_object(conn, latest_visible(conn, reader, stix_id)["date_added"])
     keys_of: dict[tuple[str, str], list[tuple[str, str]]] = {}
     wanted: dict[str, set[str]] = defaultdict(set)
     prefixes = _prefixes(conn)
@@ -256,9 +258,7 @@ def correlations(conn: Connection, reader: Reader, settings: Settings, stix_id: 
         keys_of[(kind, value)] = keys
         for k, v in keys:
             wanted[k].add(v)
-    by_key: dict[tuple[str, str], list[Hit]] = defaultdict(list)
-    for hit in hits_for(conn, wanted) if wanted else ():
-        by_key[(hit.kind, hit.value)].append(hit)
+    by_key = _by_key(conn, wanted)
     now = now_us()
     others_visible = {h.stix_id for hs in by_key.values() for h in hs
                       if h.stix_id != stix_id and policy.visible(h.sharing, reader)}
@@ -266,14 +266,7 @@ def correlations(conn: Connection, reader: Reader, settings: Settings, stix_id: 
     out = []
     for kind, value, wl in own:
         hits = [h for key in keys_of[(kind, value)] for h in by_key.get(key, ())]
-        others = [h for h in hits if h.stix_id != stix_id]
-        shown = []
-        done: set[str] = set()
-        for h in others:
-            if h.stix_id in done or not policy.visible(h.sharing, reader):
-                continue
-            done.add(h.stix_id)
-            shown.append(_describe(h, reader, settings, sighted.get(h.stix_id), (kind, value), now))
+        shown = _shown([h for h in hits if h.stix_id != stix_id], reader, settings, sighted, (kind, value), now)
         out.append({"kind": kind, "value": value, "warninglists": wl.split(",") if wl else [],
                     "objects": shown, **_members(hits, reader)})
     out.sort(key=lambda d: (-d["reporting_members"], -len(d["objects"]), d["kind"], d["value"]))
@@ -283,12 +276,7 @@ def correlations(conn: Connection, reader: Reader, settings: Settings, stix_id: 
 
 def observables_of(conn: Connection, reader: Reader | None, stix_id: str) -> list[dict[str, Any]]:
     """The indexed observables of an object the reader may see."""
-    t = stix_objects
-    key = conn.execute(select(t.c.date_added).where(
-        t.c.stix_id == stix_id, t.c.is_latest.is_(True), policy.visible_clause(reader, t, object_recipients))
-    ).scalar()
-    if key is None:
-        raise NotFound(f"no object {stix_id}")
+    key = latest_visible(conn, reader, stix_id)["date_added"]
     return [{"kind": k, "value": v, "warninglists": wl.split(",") if wl else []}
             for k, v, wl in hits_of_object(conn, key)]
 

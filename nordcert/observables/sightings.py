@@ -19,11 +19,11 @@ from sqlalchemy import Connection, select
 from nordcert.accounts.tables import organisations
 from nordcert.clock import now_us
 from nordcert.config import Settings
-from nordcert.errors import Forbidden, Invalid, NotFound
+from nordcert.errors import Forbidden, Invalid
 from nordcert.intel.ingest import Submission, ingest
-from nordcert.intel.tables import object_recipients, stix_objects
+from nordcert.intel.tables import object_recipients
 from nordcert.intel.validate import ObjectError, format_timestamp, timestamp_us
-from nordcert.observables.hits import SightingRow, sightings_for
+from nordcert.observables.hits import SightingRow, latest_visible, sightings_for
 from nordcert.sharing import policy
 from nordcert.sharing.policy import Reader, Role, Sharing
 from nordcert.sharing.tlp import Tlp
@@ -86,7 +86,7 @@ def _add(out: dict[str, SightingSummary], row: SightingRow, reader: Reader | Non
 
 def sightings_of(conn: Connection, reader: Reader, settings: Settings, stix_id: str) -> dict[str, Any]:
     """The sighting summary of one object the reader may see, with the sightings it may see."""
-    target = _visible_target(conn, reader, stix_id)
+    target = latest_visible(conn, reader, stix_id)
     now = now_us()
     summary = summarise(conn, reader, [stix_id], now).get(stix_id, SightingSummary())
     rows = [r for r in sightings_for(conn, [stix_id]) if policy.visible(r.sharing, reader)]
@@ -118,18 +118,6 @@ def sightings_of(conn: Connection, reader: Reader, settings: Settings, stix_id: 
     }
 
 
-def _visible_target(conn: Connection, reader: Reader, stix_id: str) -> dict[str, Any]:
-    t = stix_objects
-    row = conn.execute(
-        select(t.c.date_added, t.c.stix_id, t.c.type, t.c.tlp, t.c.group_id, t.c.creator_org_id,
-               t.c.has_recipients, t.c.revoked)
-        .where(t.c.stix_id == stix_id, t.c.is_latest.is_(True), policy.visible_clause(reader, t, object_recipients))
-    ).first()
-    if row is None:
-        raise NotFound(f"no object {stix_id}")
-    return dict(row._mapping)
-
-
 def record_sighting(
     conn: Connection, reader: Reader, settings: Settings, stix_id: str, *, count: int = 1,
     first_seen: str | None = None, last_seen: str | None = None, anonymous: bool = False,
@@ -138,7 +126,7 @@ def record_sighting(
     """Record that the reader's organisation sighted ``stix_id``: a STIX sighting, shared within its audience."""
     if reader.role not in (Role.ANALYST, Role.CERT_ADMIN):
         raise Forbidden(f"role {reader.role.value} may not record sightings (analyst or cert_admin needed)")
-    target = _visible_target(conn, reader, stix_id)
+    target = latest_visible(conn, reader, stix_id)
     if target["type"] in ("sighting", "relationship", "marking-definition"):
         raise Invalid(f"a {target['type']} cannot be sighted")
     if not 0 <= count <= 999_999_999:

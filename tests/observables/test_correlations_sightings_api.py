@@ -20,28 +20,12 @@ from nordcert.intel.validate import format_timestamp, timestamp_us
 from nordcert.observables import warninglist_store
 from nordcert.observables.warninglists import default_lists_dir
 from nordcert.sharing.tlp import Tlp
-from tests.factories import Member, bundle, indicator, make_member, refresh
-
-DAY_US = 86_400 * 1_000_000
-IBAN = "NO9386011117947"
-
-
-def _h(m: Member) -> dict[str, str]:
-    return {"Authorization": f"Bearer {m.token}"}
-
-
-def _ago(days: float) -> str:
-    return format_timestamp((now_us() - int(days * DAY_US)) // 1000 * 1000)
-
-
-def _fresh(pattern: str, **extra: Any) -> dict[str, Any]:
-    stamp = _ago(1)
-    return indicator(pattern=pattern, created=stamp, modified=stamp, valid_from=stamp, **extra)
-
-
-def _submit(http: httpx.Client, m: Member, *objects: dict[str, Any], **params: Any) -> None:
-    r = http.post("/api/v1/objects", json=bundle(*objects), headers=_h(m), params=params)
-    assert r.status_code == 201, r.text
+from tests.factories import Member, indicator
+from tests.observables.helpers import DAY_US, IBAN
+from tests.observables.helpers import ago as _ago
+from tests.observables.helpers import auth as _h
+from tests.observables.helpers import fresh as _fresh
+from tests.observables.helpers import submit as _submit
 
 
 def _org(engine: Engine, m: Member) -> dict[str, Any]:
@@ -52,20 +36,6 @@ def _org(engine: Engine, m: Member) -> dict[str, Any]:
 def _sight(http: httpx.Client, m: Member, sid: str, **body: Any) -> httpx.Response:
     return http.post(f"/api/v1/objects/{sid}/sightings", json=body, headers=_h(m))
 
-
-@pytest.fixture
-def world(engine: Engine) -> dict[str, Member]:
-    """alpha and boreal in 'DK banks', outsider and fjord in 'SE banks', a reader at alpha, CERT staff."""
-    alpha, boreal = make_member(engine), make_member(engine)
-    outsider, fjord = make_member(engine, country="SE"), make_member(engine, country="NO")
-    admin = make_member(engine, role="cert_admin", sector_type="cert")
-    with transaction(engine) as conn:
-        accounts.create_group(conn, name="DK banks", members=[alpha.org_id, boreal.org_id])
-        accounts.create_group(conn, name="SE banks", members=[outsider.org_id, fjord.org_id])
-    reader = make_member(engine, role="reader", org=str(alpha.org_id))
-    return {"alpha": refresh(engine, alpha), "boreal": refresh(engine, boreal),
-            "outsider": refresh(engine, outsider), "fjord": refresh(engine, fjord), "admin": admin,
-            "reader": refresh(engine, reader)}
 
 
 # --- correlations ---------------------------------------------------------------------------------------

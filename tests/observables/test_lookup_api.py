@@ -10,43 +10,29 @@ import pytest
 from sqlalchemy import Engine
 
 from nordcert.accounts import service as accounts
-from nordcert.clock import now_us
 from nordcert.config import Settings
 from nordcert.db import transaction
-from nordcert.intel.validate import format_timestamp
 from nordcert.observables import warninglist_store
 from nordcert.observables.warninglists import default_lists_dir
-from tests.factories import Member, bundle, indicator, make_member, refresh, stix_id
+from tests.factories import Member, make_member, stix_id
+from tests.observables.helpers import IBAN
+from tests.observables.helpers import ago as _ago
+from tests.observables.helpers import auth as _h
+from tests.observables.helpers import fresh as _fresh
+from tests.observables.helpers import submit as _submit
 from tests.server import running_server
 
-DAY_US = 86_400 * 1_000_000
 PAN = "5500005555555559"  # a card-scheme test number (passes Luhn)
 PAN_SPACED = "5500 0055 5555 5559"
-IBAN = "NO9386011117947"
 SHA256 = "4a5c1e2b" * 8
 
 
-def _h(m: Member) -> dict[str, str]:
-    return {"Authorization": f"Bearer {m.token}"}
 
-
-def _ago(days: float) -> str:
-    return format_timestamp((now_us() - int(days * DAY_US)) // 1000 * 1000)
-
-
-def _fresh(pattern: str, *, days: float = 1, **extra: Any) -> dict[str, Any]:
-    """An indicator created and last modified ``days`` ago."""
-    stamp = _ago(days)
-    return indicator(pattern=pattern, created=stamp, modified=stamp, valid_from=stamp, **extra)
 
 
 def _ip(value: str, **extra: Any) -> dict[str, Any]:
     return _fresh(f"[ipv4-addr:value = '{value}']", **extra)
 
-
-def _submit(http: httpx.Client, m: Member, *objects: dict[str, Any], **params: Any) -> None:
-    r = http.post("/api/v1/objects", json=bundle(*objects), headers=_h(m), params=params)
-    assert r.status_code == 201, r.text
 
 
 def _one(http: httpx.Client, m: Member, value: str, **params: Any) -> dict[str, Any]:
@@ -68,18 +54,6 @@ def _short(engine: Engine, m: Member) -> str:
     with transaction(engine, write=False) as conn:
         return str(accounts.get_organisation(conn, m.org_id)["short_name"])
 
-
-@pytest.fixture
-def world(engine: Engine) -> dict[str, Member]:
-    """alpha and boreal in 'DK banks', outsider and fjord in 'SE banks', CERT staff."""
-    alpha, boreal = make_member(engine), make_member(engine)
-    outsider, fjord = make_member(engine, country="SE"), make_member(engine, country="NO")
-    admin = make_member(engine, role="cert_admin", sector_type="cert")
-    with transaction(engine) as conn:
-        accounts.create_group(conn, name="DK banks", members=[alpha.org_id, boreal.org_id])
-        accounts.create_group(conn, name="SE banks", members=[outsider.org_id, fjord.org_id])
-    return {"alpha": refresh(engine, alpha), "boreal": refresh(engine, boreal),
-            "outsider": refresh(engine, outsider), "fjord": refresh(engine, fjord), "admin": admin}
 
 
 def test_one_value_by_get(world: dict[str, Member], http: httpx.Client, engine: Engine) -> None:

@@ -23,7 +23,6 @@ from nordcert.intel.ingest import IngestResult, ingest, submission_for
 from nordcert.intel.tables import stix_objects
 from nordcert.taxii import collections
 from tests.factories import Member, make_member, refresh
-from tests.server import running_server
 
 TAXII = "application/taxii+json;version=2.1"
 #: Loopback keep-alive requests to the uvicorn (h11) test server wait ~40 ms each (delayed ACK), a new
@@ -81,12 +80,6 @@ def world(engine: Engine) -> World:
         }
     return World(alpha=refresh(engine, alpha), boreal=refresh(engine, boreal), outsider=refresh(engine, outsider),
                  admin=refresh(engine, admin), viewer=refresh(engine, viewer), dk_group=dk, se_group=se, coll=coll)
-
-
-@pytest.fixture
-def base_url(settings: Settings, engine: Engine) -> Iterator[str]:
-    with running_server(settings, engine) as url:
-        yield url
 
 
 @pytest.fixture
