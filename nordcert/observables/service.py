@@ -264,10 +264,11 @@ def correlations(conn: Connection, reader: Reader, settings: Settings, stix_id: 
                       if h.stix_id != stix_id and policy.visible(h.sharing, reader)}
     sighted = summarise(conn, reader, others_visible, now) if others_visible else {}
     out = []
-    for kind, value, wl in own:
+    matcher = current_matcher(conn)
+    for kind, value, _wl in own:
         hits = [h for key in keys_of[(kind, value)] for h in by_key.get(key, ())]
         shown = _shown([h for h in hits if h.stix_id != stix_id], reader, settings, sighted, (kind, value), now)
-        out.append({"kind": kind, "value": value, "warninglists": wl.split(",") if wl else [],
+        out.append({"kind": kind, "value": value, "warninglists": matcher.match(Kind(kind), value),
                     "objects": shown, **_members(hits, reader)})
     out.sort(key=lambda d: (-d["reporting_members"], -len(d["objects"]), d["kind"], d["value"]))
     return {"id": stix_id, "observables": out,
@@ -275,8 +276,10 @@ def correlations(conn: Connection, reader: Reader, settings: Settings, stix_id: 
 
 
 def observables_of(conn: Connection, reader: Reader | None, stix_id: str) -> list[dict[str, Any]]:
-    """The indexed observables of an object the reader may see."""
+    """The indexed observables of an object the reader may see, with the warninglists they are on now
+    (as every answer here: the flag stored at ingest records what the lists said then)."""
     key = latest_visible(conn, reader, stix_id)["date_added"]
-    return [{"kind": k, "value": v, "warninglists": wl.split(",") if wl else []}
-            for k, v, wl in hits_of_object(conn, key)]
+    matcher = current_matcher(conn)
+    return [{"kind": k, "value": v, "warninglists": matcher.match(Kind(k), v)}
+            for k, v, _wl in hits_of_object(conn, key)]
 
