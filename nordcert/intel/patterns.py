@@ -30,8 +30,36 @@ _COMPARISON = re.compile(rf"({_TYPE}):({_PATH}){_WS}*(!?=){_WS}*({_STR})", re.DO
 _PATH_PART = re.compile(rf"{_IDENT}|{_STR}", re.DOTALL)
 
 
+# The commonest pattern of all, one comparison with a plain string (``[ipv4-addr:value = '…']``),
+# read by one expression: bulk feeds are made of little else.
+_ONE = re.compile(
+    r"\[([a-z][a-z0-9-]*):([a-z_][a-z0-9_]*(?:\.(?:[a-z_][a-z0-9_]*|'[A-Za-z0-9_-]+'))*) = '([^'\\]*)'\]"
+)
+_HASH_RE = {name: re.compile(regex) for name, (regex, _label) in HASHES_REGEX.items()}
+
+
+def _one(pattern: str) -> tuple[list[str], Comparison] | None:
+    """(problems, its comparison) of a one-comparison pattern; None when the general path must read it."""
+    m = _ONE.fullmatch(pattern)
+    if m is None:
+        return None
+    obj_type, path, value = m.groups()
+    parts = tuple(p[1:-1] if p[0] == "'" else p for p in path.split("."))
+    if obj_type in _KEYWORDS or not _KEYWORDS.isdisjoint(parts):
+        return None
+    problems: list[str] = []
+    if "hashes" in parts:
+        regex = _HASH_RE.get(parts[-1].upper().replace("-", ""))
+        if regex is not None and not regex.match(value):
+            problems.append(f"FAIL: '{value}' is not a valid {path.rpartition('.')[2]} hash")
+    return problems, (obj_type, parts, "=", (value,))
+
+
 def validate_pattern(pattern: str) -> list[str]:
     """The problems with a STIX 2.1 pattern; empty when it is valid."""
+    one = _one(pattern)
+    if one is not None:
+        return one[0]
     if not pattern.strip():
         return ["the pattern is empty"]
     if _SIMPLE.fullmatch(pattern):
@@ -99,6 +127,9 @@ def comparisons(pattern: str) -> list[Comparison]:
 
     Simple patterns are read by the recogniser above; anything else is parsed by ``stix2-patterns``.
     """
+    one = _one(pattern)
+    if one is not None:
+        return [one[1]]
     if _SIMPLE.fullmatch(pattern) and _check_simple(pattern) is not None:
         out: list[Comparison] = []
         for m in _COMPARISON.finditer(pattern):

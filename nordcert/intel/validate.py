@@ -117,6 +117,17 @@ def timestamp_us(value: Any, prop: str = "timestamp") -> int:
     m = _TS_RE.fullmatch(value)
     if m is None:
         raise ObjectError(f"{prop} {value!r} is not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z)")
+    try:
+        since = datetime.fromisoformat(value) - _EPOCH  # the shape is checked above; this checks the ranges
+    except ValueError:
+        return _timestamp_us_slow(m, value, prop)  # names what is out of range
+    return (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _timestamp_us_slow(m: re.Match[str], value: str, prop: str) -> int:
     minute, second, frac = m.groups()
     base = _MINUTES.get(minute)
     if base is None:

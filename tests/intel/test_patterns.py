@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from stix2patterns.validator import run_validator
 
 from nordcert.intel import patterns
-from nordcert.intel.patterns import validate_pattern
+from nordcert.intel.patterns import comparisons, validate_pattern
 from nordcert.intel.validate import ObjectError, check_object
 from tests.factories import indicator
 
@@ -360,3 +360,32 @@ def test_pattern_that_crashes_the_grammar_is_reported_as_a_problem(pattern: str)
         run_validator(pattern, stix_version="2.1")
     problems = validate_pattern(pattern)
     assert problems and all(isinstance(p, str) for p in problems)
+
+
+# --- property: the one-comparison path reads what the grammar reads ------------------------------
+
+_ONE_TYPE = st.one_of(st.sampled_from(["ipv4-addr", "file", "url", "a-", "x--y", "true", "in", "t"]),
+                      st.from_regex(r"[a-z][a-z0-9-]{0,10}", fullmatch=True))
+_ONE_IDENT = st.one_of(st.sampled_from(["value", "hashes", "name", "true", "false", "_", "x_prop"]),
+                       st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True))
+_ONE_QUOTED = st.one_of(st.sampled_from(["'SHA-256'", "'MD5'", "'sha-1'", "'x_y'"]),
+                        st.from_regex(r"'[A-Za-z0-9_-]{1,8}'", fullmatch=True))
+
+
+@st.composite
+def one_comparison_patterns(draw: st.DrawFn) -> str:
+    path = draw(_ONE_IDENT) + "".join(draw(st.lists(st.one_of(_ONE_IDENT, _ONE_QUOTED).map(lambda s: "." + s),
+                                                    max_size=2)))
+    value = draw(st.one_of(st.text(st.characters(exclude_categories=["Cs"], exclude_characters="'\\"), max_size=12),
+                           _hash_value().map(lambda s: s.strip("'"))))
+    return f"[{draw(_ONE_TYPE)}:{path} = '{value}']"
+
+
+@hsettings(_PROPERTY_SETTINGS, max_examples=300)
+@given(one_comparison_patterns())
+@example("[file:hashes.'SHA-256' = 'abc']")
+@example("[file:x.'hashes'.MD5 = 'abc']")
+def test_one_comparison_path_agrees_with_grammar(pattern: str) -> None:
+    agree(pattern)
+    if validate_pattern(pattern) == []:
+        assert comparisons(pattern) == list(patterns._parsed_comparisons(pattern)), pattern
