@@ -134,6 +134,9 @@ def extract(obj: dict[str, Any], *, phone_region: str | None = None) -> Extracti
         return found
     if not isinstance(obj_type, str):
         return found
+    if obj_type in MISP_CUSTOM_TYPES:
+        _extract_misp_custom(obj, found, phone_region)
+        return found
     for prop, kind in _SCO_PROPERTIES.get(obj_type, ()):
         if prop in obj:
             found.add(kind, obj[prop], phone_region)
@@ -189,3 +192,44 @@ def _refuse_card_literals(pattern: str) -> None:
     for obj_type, comps in inspected.comparisons.items():
         if obj_type in CARD_TYPES and any(_PAN_RUN.search(str(raw)) for _path, _op, raw in comps):
             raise FullCardNumber()
+
+
+# --- MISP attributes kept as misp-stix custom objects -------------------------------------------
+# misp-stix (MISP -> STIX 2.1) keeps MISP attributes and objects that STIX has no type for as
+# ``x-misp-attribute`` (``x_misp_type``, ``x_misp_value``) and ``x-misp-object`` (``x_misp_attributes``,
+# a list of ``{type, value}``): among them the fraud types iban, bic, btc, xmr, phone-number and the
+# bank-account, btc-wallet and phone objects. Their values are indexed by MISP attribute type.
+
+MISP_CUSTOM_TYPES = frozenset({"x-misp-attribute", "x-misp-object"})
+
+#: MISP attribute type -> kind. Composite types (``filename|md5``, ``ip-dst|port``) are split on ``|``
+#: and each part is read with the kind at its position (None: that part is not indexed).
+MISP_TYPE_KINDS: dict[str, tuple[Kind | str | None, ...]] = {
+    "ip-src": (_AUTO,), "ip-dst": (_AUTO,), "domain": (Kind.DOMAIN,), "hostname": (Kind.DOMAIN,),
+    "url": (Kind.URL,), "email": (Kind.EMAIL,), "email-src": (Kind.EMAIL,), "email-dst": (Kind.EMAIL,),
+    "md5": (Kind.MD5,), "sha1": (Kind.SHA1,), "sha256": (Kind.SHA256,), "sha512": (Kind.SHA512,),
+    "filename|md5": (None, Kind.MD5), "filename|sha1": (None, Kind.SHA1),
+    "filename|sha256": (None, Kind.SHA256), "filename|sha512": (None, Kind.SHA512),
+    "ip-src|port": (_AUTO, None), "ip-dst|port": (_AUTO, None), "hostname|port": (Kind.DOMAIN, None),
+    "domain|ip": (Kind.DOMAIN, _AUTO), "AS": (Kind.ASN,),
+    "iban": (Kind.IBAN,), "bic": (Kind.BIC,), "btc": (Kind.WALLET,), "xmr": (Kind.WALLET,),
+    "phone-number": (Kind.PHONE,), "whois-registrant-phone": (Kind.PHONE,),
+    "bin": (Kind.BIN,), "cc-number": (_CARD,),
+}
+
+
+def _extract_misp_custom(obj: dict[str, Any], found: Extraction, phone_region: str | None) -> None:
+    """Index the values of a misp-stix ``x-misp-attribute`` or ``x-misp-object`` by MISP type."""
+    if obj.get("type") == "x-misp-attribute":
+        pairs = [(obj.get("x_misp_type"), obj.get("x_misp_value"))]
+    else:
+        attributes = obj.get("x_misp_attributes")
+        pairs = [(a.get("type"), a.get("value")) for a in attributes or () if isinstance(a, dict)]
+    for misp_type, value in pairs:
+        kinds = MISP_TYPE_KINDS.get(misp_type) if isinstance(misp_type, str) else None
+        if kinds is None or not isinstance(value, (str, int)) or isinstance(value, bool):
+            continue
+        parts = str(value).split("|") if len(kinds) > 1 else [value]
+        for kind, part in zip(kinds, parts, strict=False):
+            if kind is not None:
+                found.add(kind, part, phone_region)
