@@ -254,7 +254,9 @@ def test_tlp1_marking_definition_from_the_spec_is_accepted() -> None:
 @pytest.mark.parametrize("relpath", [
     "oasis-stix2-examples/threat-reports/apt1.json",
     "oasis-stix2-examples/threat-reports/poisonivy.json",
-    *sorted(str(p.relative_to(DATA)) for p in (DATA / "oasis-stix-common-objects-tlp2").rglob("*.json")),
+    # using-tlp2.0-green.json is known-invalid upstream (a relationship created "2022-101-27…"): see tests/formats
+    *sorted(str(p.relative_to(DATA)) for p in (DATA / "oasis-stix-common-objects-tlp2").rglob("*.json")
+            if p.name != "using-tlp2.0-green.json"),
 ])
 def test_real_public_objects_are_accepted(relpath: str) -> None:
     for obj in load_objects(relpath):
