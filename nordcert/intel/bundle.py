@@ -27,6 +27,8 @@ def objects_of_document(doc: Any) -> list[Any]:
     if isinstance(doc, list):
         return doc
     if isinstance(doc, dict):
+        if "objects" in doc and not isinstance(doc["objects"], list):
+            raise Invalid(f"'objects' must be a list of STIX objects, not {type(doc['objects']).__name__}")
         if isinstance(doc.get("objects"), list):
             if doc.get("type") not in (None, "bundle"):
                 raise Invalid(f"a document with an 'objects' list must be a bundle, not {doc.get('type')!r}")
@@ -42,9 +44,12 @@ def iter_objects_from_file(fh: IO[bytes]) -> Iterator[Any]:
     """Stream the objects of a JSON file; raises :class:`Invalid` naming the byte offset of bad JSON."""
     first = _first_char(fh)
     fh.seek(0)
+    count = 0
     try:
         if first == b"[":
-            yield from ijson.items(fh, "item", use_float=True)
+            for obj in ijson.items(fh, "item", use_float=True):
+                count += 1
+                yield obj
             return
         if first != b"{":
             raise Invalid("the file is not JSON: expected a STIX bundle or a JSON array of objects")
@@ -54,7 +59,6 @@ def iter_objects_from_file(fh: IO[bytes]) -> Iterator[Any]:
         if doc_type not in (None, "bundle") and _has_objects_list(fh):
             raise Invalid(f"a document with an 'objects' list must be a bundle, not {doc_type!r}")
         fh.seek(0)
-        count = 0
         for obj in ijson.items(fh, "objects.item", use_float=True):
             count += 1
             yield obj
@@ -63,9 +67,19 @@ def iter_objects_from_file(fh: IO[bytes]) -> Iterator[Any]:
             doc = orjson.loads(fh.read())
             yield from objects_of_document(doc)
     except ijson.JSONError as exc:
-        raise Invalid(f"the file is not valid JSON: {exc}") from None
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise Invalid(f"the file is not valid JSON: {_where(fh, count)}: {reason}") from None
     except orjson.JSONDecodeError as exc:
         raise Invalid(f"the file is not valid JSON: {exc}") from None
+
+
+def _where(fh: IO[bytes], count: int) -> str:
+    """Where a parse stopped: after which object, near which byte (the parser reads ahead in blocks)."""
+    try:
+        near = f" (read up to byte {fh.tell():,})"
+    except (OSError, ValueError):
+        near = ""
+    return (f"after object {count - 1}" if count else "before the first object") + near
 
 
 def _has_objects_list(fh: IO[bytes]) -> bool:

@@ -106,15 +106,33 @@ class IngestResult:
     #: Values that were not indexed (the objects are stored): (index, id, reason), the first few.
     warnings: list[dict[str, Any]] = field(default_factory=list)
     warning_count: int = 0
+    #: Objects refused and skipped (only when ingesting with ``strict=False``): the count, and the first few.
+    rejected: int = 0
+    rejections: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
         return self.created + self.updated + self.unchanged
 
     def as_dict(self) -> dict[str, Any]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged, "rejected": 0,
-                "total": self.total, "observables_indexed": self.indexed, "warning_count": self.warning_count,
-                "warnings": self.warnings}
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                "rejected": self.rejected, "total": self.total, "rejections": self.rejections,
+                "observables_indexed": self.indexed, "warning_count": self.warning_count, "warnings": self.warnings}
+
+    def add(self, other: IngestResult) -> None:
+        """Fold the result of another batch of the same import into this one."""
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejected += other.rejected
+        self.indexed += other.indexed
+        self.warning_count += other.warning_count
+        self.rejections.extend(other.rejections)
+        self.warnings.extend(other.warnings)
+        self.ids.extend(other.ids)
+        if other.first_date_added is not None:
+            self.first_date_added = self.first_date_added or other.first_date_added
+            self.last_date_added = other.last_date_added
 
     def warn(self, index: int, stix_id: str, reason: str, limit: int) -> None:
         self.warning_count += 1
@@ -151,14 +169,16 @@ def ingest(
     *,
     on_progress: Callable[[int], None] | None = None,
     keep_ids: bool = False,
+    strict: bool = True,
 ) -> IngestResult:
     """Store a batch of STIX objects in the open transaction ``conn``; raise :class:`Invalid` if any is bad.
 
-    The caller's transaction must roll back on the exception; nothing is then stored.
+    The caller's transaction must roll back on the exception; nothing is then stored. With
+    ``strict=False`` the bad objects are skipped instead, and counted and listed in the result as rejected.
     """
     result = IngestResult()
     problems = _Problems(settings.max_reported_errors)
-    writer = _Writer(conn, submission, settings, result, problems, keep_ids)
+    writer = _Writer(conn, submission, settings, result, problems, keep_ids, strict)
     chunk: list[tuple[int, Checked, list[tuple[Kind, str]]]] = []
     seen = 0
     for index, obj in enumerate(objects):
@@ -170,7 +190,7 @@ def ingest(
             oid = obj.get("id") if isinstance(obj, dict) else None
             problems.add(index, oid if isinstance(oid, str) else None, str(exc))
             continue
-        if problems.count:
+        if problems.count and strict:
             continue  # the batch is lost; keep validating to report every problem
         for reason in found.skipped:
             result.warn(index, checked.stix_id, reason, settings.max_reported_errors)
@@ -180,12 +200,14 @@ def ingest(
             chunk = []
             if on_progress:
                 on_progress(seen)
-    if chunk and not problems.count:
+    if chunk and not (strict and problems.count):
         writer.write(chunk)
     if on_progress:
         on_progress(seen)
     if problems.count:
-        raise Invalid(f"{problems.count} of {seen} objects rejected; nothing was stored", details=problems.listed)
+        if strict:
+            raise Invalid(f"{problems.count} of {seen} objects rejected; nothing was stored", details=problems.listed)
+        result.rejected, result.rejections = problems.count, problems.listed
     writer.finish()
     return result
 
@@ -206,8 +228,9 @@ class _Problems:
 
 class _Writer:
     def __init__(self, conn: Connection, sub: Submission, settings: Settings, result: IngestResult,
-                 problems: _Problems, keep_ids: bool) -> None:
+                 problems: _Problems, keep_ids: bool, strict: bool = True) -> None:
         self.conn = conn
+        self.strict = strict
         self.problems = problems
         self.sub = sub
         self.default_tlp = Tlp.parse(settings.default_tlp)
@@ -283,7 +306,7 @@ class _Writer:
             rows.append(row)
             for label in c.obj.get("labels", ()):
                 labels.append({"date_added": None, "label": label[:250], "_row": row})
-        if self.problems.count or not rows:
+        if (self.strict and self.problems.count) or not rows:
             return
         first = self.clock.take(len(rows))
         for i, row in enumerate(rows):

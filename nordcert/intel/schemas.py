@@ -34,12 +34,19 @@ class IngestWarning(BaseModel):
     reason: str = Field(description="why a value of the object was not indexed (the object is stored)")
 
 
+class IngestRejection(BaseModel):
+    index: int | None = Field(default=None, description="position of the object in the bundle")
+    id: str | None = None
+    reason: str
+
+
 class IngestSummary(BaseModel):
     created: int
     updated: int
     unchanged: int
-    rejected: int
+    rejected: int = Field(description="objects refused (always 0 here: one invalid object rejects the batch)")
     total: int
+    rejections: list[IngestRejection] = Field(default=[], description="the refused objects, when any")
     observables_indexed: int = Field(description="observables written to the index")
     warning_count: int = Field(description="values not indexed because they are not valid for their kind")
     warnings: list[IngestWarning] = Field(description="the first of them (up to max_reported_errors)")

@@ -92,8 +92,23 @@ _REQUIRED: dict[str, tuple[str | tuple[str, ...], ...]] = {
 }
 
 
+#: Limits on one object's shape: deeper nesting or longer strings are refused, not stored. Real STIX
+#: content nests a few levels (extensions, external references, hashes) and its longest strings are
+#: artifacts' base64 payloads; these bounds keep a hostile object from costing every reader later.
+MAX_NESTING = 32
+MAX_STRING_CHARS = 4 * 1024 * 1024
+
+
 class ObjectError(ValueError):
     """One reason an object is refused."""
+
+
+class _Oversized(Exception):
+    """A value too deep or too long, somewhere below a property; ``path`` is filled in on the way out."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        self.path: list[str] = []
 
 
 @dataclass(slots=True)
@@ -222,6 +237,7 @@ def check_object(obj: Any) -> Checked:
     if created is not None and modified is not None and modified < created:
         raise ObjectError("modified is earlier than created")
     _check_common(obj, otype)
+    _check_sizes(obj)
     valid_until = None
     if otype == "indicator":
         valid_until = _check_indicator(obj, times)
@@ -285,6 +301,38 @@ def _check_common(obj: dict[str, Any], otype: str) -> None:
                 raise ObjectError(f"external_references[{i}] needs a source_name")
     if otype == "relationship" and not isinstance(obj["relationship_type"], str):
         raise ObjectError("relationship_type must be a string")
+
+
+def _check_sizes(obj: dict[str, Any]) -> None:
+    """No string longer than MAX_STRING_CHARS and no nesting deeper than MAX_NESTING, anywhere."""
+    for prop, value in obj.items():
+        kind = type(value)
+        try:
+            if kind is str:
+                if len(value) > MAX_STRING_CHARS:
+                    raise _Oversized(f"is {len(value):,} characters long; at most {MAX_STRING_CHARS:,} are accepted")
+            elif kind is dict or kind is list:
+                _check_nested(value, 2)
+        except _Oversized as exc:
+            where = prop + "".join(reversed(exc.path))
+            raise ObjectError(f"{where} {exc.reason}") from None
+
+
+def _check_nested(value: dict[str, Any] | list[Any], depth: int) -> None:
+    if depth > MAX_NESTING:
+        raise _Oversized(f"is nested more than {MAX_NESTING} levels deep")
+    items = value.items() if type(value) is dict else enumerate(value)
+    for key, inner in items:
+        kind = type(inner)
+        try:
+            if kind is str:
+                if len(inner) > MAX_STRING_CHARS:
+                    raise _Oversized(f"is {len(inner):,} characters long; at most {MAX_STRING_CHARS:,} are accepted")
+            elif kind is dict or kind is list:
+                _check_nested(inner, depth + 1)
+        except _Oversized as exc:
+            exc.path.append(f"[{key}]" if type(key) is int else f".{key}")
+            raise
 
 
 def _check_indicator(obj: dict[str, Any], times: dict[str, int]) -> int | None:

@@ -45,7 +45,7 @@ def test_submit_and_read_back(world: dict[str, Member], http: httpx.Client) -> N
     ind = indicator("198.51.100.7", labels=["c2"])
     r = _submit(http, alpha, ind, tlp="green")
     assert r.status_code == 201
-    assert r.json() == {"created": 1, "updated": 0, "unchanged": 0, "rejected": 0, "total": 1,
+    assert r.json() == {"created": 1, "updated": 0, "unchanged": 0, "rejected": 0, "total": 1, "rejections": [],
                         "observables_indexed": 1, "warning_count": 0, "warnings": []}
     got = http.get(f"/api/v1/objects/{ind['id']}", headers=_h(world["boreal"])).json()
     assert got["object"]["pattern"] == ind["pattern"]
