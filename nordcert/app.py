@@ -54,6 +54,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     _install_error_handlers(app)
 
     from nordcert.accounts.api import router as accounts_router
+    from nordcert.formats.feeds_api import router as feeds_router
+    from nordcert.formats.misp_feed_api import router as misp_feed_router
     from nordcert.intel.api import router as intel_router
     from nordcert.observables.api import router as observables_router
     from nordcert.taxii.api import router as collections_router
@@ -66,6 +68,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.include_router(intel_router, prefix="/api/v1")
     app.include_router(collections_router, prefix="/api/v1")
     app.include_router(taxii_router)
+    app.include_router(misp_feed_router)  # /feeds/misp/… before /feeds/{name}
+    app.include_router(feeds_router)
     app.include_router(pages_router)
     # The screening lookup's GET is also served by a plain route ahead of every other: FastAPI's
     # routing and request handling cost more than the lookup. The FastAPI route above documents it.

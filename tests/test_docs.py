@@ -101,6 +101,10 @@ def test_api_tour_works_as_written(tmp_path: Path) -> None:
     assert "error" in by_input[4] and "1111 1111 1111" not in json.dumps(screened)
     outsider = next(o for c, o in by_cmd.items() if "demo-fjord-risk" in c and "lookup?value=" in c)
     assert outsider["results"][0]["matches"] == [] and outsider["results"][0]["other_members"] == 2
+    feeds = next(o for c, o in by_cmd.items() if c.endswith("/feeds/"))
+    assert "ip.txt" in json.dumps(feeds) and "misp" in json.dumps(feeds)
+    manifest = next(o for c, o in by_cmd.items() if c.endswith("/feeds/misp/manifest.json"))
+    assert len(manifest) >= 3 and all("info" in event for event in manifest.values())
     listed = next(o for c, o in taxii.items() if c.endswith("/collections/"))
     assert {c["title"] for c in listed["collections"]} >= {"Sector", "DK banks", "Nordic fraud"}
     page = next(o for c, o in taxii.items() if "match[type]" in c)

@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from nordcert.cli import accounts as accounts_cli
+from nordcert.cli import export as export_cli
 from nordcert.cli import intel as intel_cli
 from nordcert.cli import observables as observables_cli
 from nordcert.cli import server as server_cli
@@ -43,6 +44,7 @@ def _main(
 
 accounts_cli.register(app)
 intel_cli.register(app)
+export_cli.register(app)
 observables_cli.register(app)
 server_cli.register(app)
 taxii_cli.register(app)

@@ -116,9 +116,9 @@ def feeds_index(request: Request, reader: CurrentReader) -> dict[str, Any]:
         {"name": "domain.rpz", "url": f"{base}/domain.rpz", "media_type": RPZ_MEDIA_TYPE,
          "description": "DNS response-policy zone of the domain blocklist"},
     ]
-    if any(getattr(route, "path", "").startswith("/feeds/misp") for route in request.app.routes):
-        feeds.append({"name": "misp", "url": f"{base}/misp/manifest.json", "media_type": "application/json",
-                      "description": "MISP feed (manifest.json, hashes.csv, one file per event)"})
+    feeds.append({"name": "misp", "url": f"{base}/misp/manifest.json", "media_type": "application/json",
+                  "description": "MISP feed (manifest.json, hashes.csv, one file per event) a MISP instance "
+                                 "subscribes to"})
     return {
         "reader": reader.email,
         "authentication": "HTTP Basic with your e-mail and an API token, or Authorization: Bearer TOKEN",
