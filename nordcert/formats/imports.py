@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 from sqlalchemy import Connection
 
 from nordcert.config import Settings
@@ -99,8 +100,11 @@ def detect_format(source: str) -> str:
         return "misp"  # a URL is a MISP feed (a TAXII server is pulled with `nordcert taxii pull`)
     path = Path(source)
     if path.is_dir():
-        # A MISP feed has a manifest; any other folder is read as STIX files (a FileSystemStore tree).
-        return "misp" if (path / "manifest.json").is_file() else "stix"
+        # A MISP feed has a manifest, a folder of misp-galaxy cluster files holds only those; any other
+        # folder is read as STIX files (a FileSystemStore tree).
+        if (path / "manifest.json").is_file() or _galaxy_files(path):
+            return "misp"
+        return "stix"
     plain = path.with_suffix("") if path.suffix.lower() == ".gz" else path
     if plain.suffix.lower() in _CSV_SUFFIXES:
         return "csv"
@@ -114,7 +118,7 @@ def detect_format(source: str) -> str:
         if b"\x00" in head:
             raise Invalid(f"{path.name}: a binary file, not STIX, MISP or CSV")
         return "csv"
-    if b'"Event"' in head or b'"response"' in head:
+    if b'"Event"' in head or b'"response"' in head or _galaxy_head(head):
         return "misp"
     return "stix"
 
@@ -278,12 +282,12 @@ def _csv_invalid(path: Path, problems: list[dict[str, Any]], settings: Settings)
 
 def _import_misp(conn: Connection, source: str, sub: Submission, settings: Settings, strict: bool,
                  progress: Progress, report: Report) -> None:
-    from nordcert.formats.misp_import import events_of_source, objects_of_event
+    from nordcert.formats.misp_import import objects_of_event
 
     total = IngestResult()
     problems: list[dict[str, Any]] = []
     name = report.source
-    for index, (event_uuid, doc) in enumerate(_guarded(events_of_source(source), strict, problems)):
+    for index, (event_uuid, doc) in enumerate(_guarded(_misp_events(source), strict, problems)):
         report.events += 1
         where = f"{name} event {event_uuid}"
         try:
@@ -306,6 +310,47 @@ def _import_misp(conn: Connection, source: str, sub: Submission, settings: Setti
     total.rejected += len(problems)
     total.rejections = problems[: settings.max_reported_errors]
     report.result = total
+
+
+def _galaxy_head(head: bytes) -> bool:
+    return b'"values"' in head and b'"Event"' not in head and (b'"authors"' in head or b'"category"' in head)
+
+
+def _galaxy_files(folder: Path) -> list[Path]:
+    """The misp-galaxy cluster files of a folder (all its .json files must be such), else none."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith((".json", ".json.gz")))
+    return files if files and all(_galaxy_head(_head(f)) for f in files) else []
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with _open(path) as fh:
+            return fh.read(4096)
+    except (OSError, EOFError):
+        return b""
+
+
+def _misp_events(source: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(uuid, event) of a MISP source; misp-galaxy cluster files become one event each."""
+    from nordcert.formats.misp_galaxy import event_of_galaxy, is_galaxy
+    from nordcert.formats.misp_import import events_of_source
+
+    path = Path(source)
+    if not source.startswith(("http://", "https://")):
+        files = _galaxy_files(path) if path.is_dir() else [path] if path.is_file() and _galaxy_head(_head(path)) else []
+        for file in files:
+            try:
+                with _open(file) as fh:
+                    doc = orjson.loads(fh.read())
+            except (orjson.JSONDecodeError, OSError, EOFError) as exc:
+                raise Invalid(f"{file.name}: not valid JSON (truncated or malformed): {exc}") from None
+            if not is_galaxy(doc):
+                raise Invalid(f"{file.name}: not a misp-galaxy cluster file (name, type, uuid and values expected)")
+            event = event_of_galaxy(doc, file.name)
+            yield event["Event"]["uuid"], event
+        if files:
+            return
+    yield from events_of_source(source)
 
 
 def _guarded(events: Iterator[tuple[str, dict[str, Any]]], strict: bool, problems: list[dict[str, Any]]
