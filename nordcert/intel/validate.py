@@ -236,8 +236,7 @@ def check_object(obj: Any) -> Checked:
             raise ObjectError(f"{otype} is missing the required property 'modified'")
     if created is not None and modified is not None and modified < created:
         raise ObjectError("modified is earlier than created")
-    _check_common(obj, otype)
-    _check_sizes(obj)
+    _check_common(obj, otype)  # references, sizes and nesting, common properties
     valid_until = None
     if otype == "indicator":
         valid_until = _check_indicator(obj, times)
@@ -284,6 +283,16 @@ def _check_common(obj: dict[str, Any], otype: str) -> None:
                 raise ObjectError(f"{prop} must be a list of identifiers")
             for i, ref in enumerate(value):
                 _check_identifier(ref, f"{prop}[{i}]")
+        value_type = type(value)
+        if value_type is str:
+            if len(value) > MAX_STRING_CHARS:
+                raise ObjectError(f"{prop} is {len(value):,} characters long; at most {MAX_STRING_CHARS:,} "
+                                  "are accepted")
+        elif value_type is dict or value_type is list:
+            try:
+                _check_nested(value, 2)
+            except _Oversized as exc:
+                raise ObjectError(f"{prop}{''.join(reversed(exc.path))} {exc.reason}") from None
     if "labels" in obj:
         labels = obj["labels"]
         if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
@@ -301,21 +310,6 @@ def _check_common(obj: dict[str, Any], otype: str) -> None:
                 raise ObjectError(f"external_references[{i}] needs a source_name")
     if otype == "relationship" and not isinstance(obj["relationship_type"], str):
         raise ObjectError("relationship_type must be a string")
-
-
-def _check_sizes(obj: dict[str, Any]) -> None:
-    """No string longer than MAX_STRING_CHARS and no nesting deeper than MAX_NESTING, anywhere."""
-    for prop, value in obj.items():
-        kind = type(value)
-        try:
-            if kind is str:
-                if len(value) > MAX_STRING_CHARS:
-                    raise _Oversized(f"is {len(value):,} characters long; at most {MAX_STRING_CHARS:,} are accepted")
-            elif kind is dict or kind is list:
-                _check_nested(value, 2)
-        except _Oversized as exc:
-            where = prop + "".join(reversed(exc.path))
-            raise ObjectError(f"{where} {exc.reason}") from None
 
 
 def _check_nested(value: dict[str, Any] | list[Any], depth: int) -> None:
