@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TlpName = Literal["clear", "green", "amber", "amber+strict", "red"]
@@ -99,11 +99,52 @@ class Settings(BaseSettings):
         description="Most values one screening lookup request may ask about.",
     )
 
+    # --- web interface ----------------------------------------------------------------------
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key (32+ characters) that signs the web pages' CSRF tokens. Required in production; "
+        "unset in development, each process makes a random one.",
+    )
+    session_hours: float = Field(
+        default=12.0,
+        gt=0,
+        le=24 * 30,
+        description="Hours a web log-in session lasts before the user logs in again.",
+    )
+    session_cookie_secure: bool | None = Field(
+        default=None,
+        description="Send the session cookie over HTTPS only. Default: yes in production, no in development; "
+        "false is refused in production.",
+    )
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Failed web log-ins in a row after which the account is locked for login_lockout_minutes.",
+    )
+    login_lockout_minutes: float = Field(
+        default=15.0,
+        gt=0,
+        description="Minutes an account stays locked after login_max_failures failed log-ins.",
+    )
+
     @model_validator(mode="after")
     def _refuse_insecure(self) -> Settings:
         if self.environment == "production" and self.sqlite_synchronous == "OFF":
             raise ValueError("sqlite_synchronous=OFF loses committed data on a crash; refused in production")
+        if self.environment == "production":
+            key = self.secret_key.get_secret_value() if self.secret_key else ""
+            if len(key) < 32:
+                raise ValueError("production needs NORDCERT_SECRET_KEY of at least 32 characters")
+            if self.session_cookie_secure is False:
+                raise ValueError("session_cookie_secure=false sends sessions in clear text; refused in production")
         return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.session_cookie_secure is not None:
+            return self.session_cookie_secure
+        return self.environment == "production"
 
     def half_life_days(self, kind: str) -> float:
         return self.decay_half_life_days.get(kind) or DEFAULT_HALF_LIVES.get(kind, 90.0)

@@ -10,9 +10,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import pycountry
+from argon2 import PasswordHasher
+from argon2 import exceptions as argon2_exceptions
 from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from nordcert.accounts.tables import api_tokens, organisations, sharing_group_members, sharing_groups, users
+from nordcert.accounts.tables import (
+    api_tokens,
+    login_failures,
+    organisations,
+    sharing_group_members,
+    sharing_groups,
+    users,
+)
 from nordcert.clock import now_us
 from nordcert.config import NORDCERT_NAMESPACE
 from nordcert.db import fetch_all, is_postgres
@@ -384,3 +395,81 @@ def remove_group_member(conn: Connection, group: str | int, organisation: str | 
         )
     )
     return get_group(conn, g["id"])
+
+
+# --- passwords and web log-in -------------------------------------------------------------------
+# Argon2id hashes (argon2-cffi's defaults, RFC 9106). Failed log-ins in a row lock the account for a
+# while; an unknown email costs the same hash verification as a known one.
+
+MIN_PASSWORD_CHARS = 12
+_hasher = PasswordHasher()
+_dummy_hash: list[str] = []
+
+
+def set_password(conn: Connection, user: str | int, password: str, *, actor: Reader | None = None) -> None:
+    """Set a user's web log-in password (the user themself, CERT staff or the local operator)."""
+    target = get_user(conn, user)
+    if actor is not None and actor.user_id != target["id"]:
+        require_cert_admin(actor)
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise Invalid(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
+    if len(password) > 1024:
+        raise Invalid("a password may have at most 1024 characters")
+    conn.execute(update(users).where(users.c.id == target["id"]).values(password_hash=_hasher.hash(password)))
+    conn.execute(delete(login_failures).where(login_failures.c.user_id == target["id"]))
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """A log-in attempt: the reader when it succeeded, else why not (worded for the log-in page)."""
+
+    reader: Reader | None
+    refused: str = ""
+
+
+_WRONG = "Wrong email or password."
+
+
+def log_in(conn: Connection, email: str, password: str, *, max_failures: int, lockout_minutes: float) -> LoginOutcome:
+    """Check a password log-in; records failures and locks the account after ``max_failures`` in a row.
+
+    Writes (failure counts), so the caller commits whatever the outcome.
+    """
+    row = conn.execute(select(users.c.id, users.c.password_hash, users.c.active)
+                       .where(users.c.email == email.strip().lower())).first()
+    if row is None or row.password_hash is None or not row.active:
+        _verify(_dummy(), password)  # the same work as for a real account
+        return LoginOutcome(None, _WRONG)
+    now = now_us()
+    failed = conn.execute(select(login_failures).where(login_failures.c.user_id == row.id)).first()
+    if failed is not None and failed.locked_until is not None and failed.locked_until > now:
+        minutes = max(1, round((failed.locked_until - now) / 60_000_000))
+        return LoginOutcome(None, f"This account is locked after repeated failed log-ins; try again in {minutes} "
+                                  f"minute{'s' if minutes != 1 else ''}.")
+    if not _verify(row.password_hash, password):
+        count = (failed.failures if failed is not None and failed.locked_until is None else 0) + 1
+        locked = now + int(lockout_minutes * 60_000_000) if count >= max_failures else None
+        values = {"failures": 0 if locked else count, "last_failure_at": now, "locked_until": locked}
+        stmt = (pg_insert if is_postgres(conn) else sqlite_insert)(login_failures).values(user_id=row.id, **values)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["user_id"], set_=values))
+        if locked:
+            return LoginOutcome(None, f"{_WRONG} The account is now locked for {lockout_minutes:g} minutes.")
+        return LoginOutcome(None, _WRONG)
+    if failed is not None:
+        conn.execute(delete(login_failures).where(login_failures.c.user_id == row.id))
+    if _hasher.check_needs_rehash(row.password_hash):
+        conn.execute(update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password)))
+    return LoginOutcome(reader_for(conn, row.id))
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (argon2_exceptions.VerificationError, argon2_exceptions.InvalidHashError):
+        return False
+
+
+def _dummy() -> str:
+    if not _dummy_hash:
+        _dummy_hash.append(_hasher.hash(secrets.token_urlsafe(16)))
+    return _dummy_hash[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
 
 from nordcert.db import BigId, metadata
 
@@ -63,4 +63,28 @@ sharing_group_members = Table(
     Column("group_id", BigId, ForeignKey("sharing_groups.id", ondelete="CASCADE"), primary_key=True),
     Column("organisation_id", BigId, ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True),
     Index("ix_sharing_group_members_organisation_id", "organisation_id"),
+)
+
+# --- web log-in (password hashes live in users.password_hash) -----------------------------------
+
+#: Failed log-ins in a row and the lock-out they caused, one row per user who ever failed.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("user_id", BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_failure_at", BigInteger, nullable=False),
+    Column("locked_until", BigInteger, nullable=True),
+)
+
+#: Web sessions: the cookie holds a random token, the store only its SHA-256 (like API tokens).
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", BigId, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("last_seen_at", BigInteger, nullable=False),
+    Index("ix_web_sessions_user_id", "user_id"),
 )

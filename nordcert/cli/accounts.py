@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -86,6 +87,25 @@ def user_list(
     with transaction(engine_of(ctx), write=False) as conn:
         users = service.list_users(conn, organisation=org)
     emit(users, as_json=as_json, columns=("id", "email", "name", "organisation", "role", "active"), title="Users")
+
+
+@user_app.command("password")
+def user_password(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The user whose web log-in password is set.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Set a user's web log-in password: asked for twice at a terminal, else read from stdin's first line."""
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with transaction(engine_of(ctx)) as conn:
+        service.set_password(conn, email, password)
+    if as_json:
+        emit_json({"user": email.strip().lower(), "password": "set"})
+    else:
+        console.print(f"Password set for {email.strip().lower()}.")
 
 
 @token_app.command("create")

@@ -104,6 +104,7 @@ def build_demo(settings: Settings, *, progress: bool = True) -> dict[str, Any]:
         for email, name, org, role, token in USERS:
             accounts.create_user(conn, email=email, name=name, organisation=org, role=role)
             accounts.create_token(conn, user=email, token=token, label="demo")
+            accounts.set_password(conn, email, token)  # the web log-in password: the same known word
         for cid, title, kind, options in COLLECTIONS:
             collections.create_collection(conn, collection_id=cid, title=title, kind=kind, **options)
         warninglist_store.load(conn, [default_lists_dir()])
@@ -126,7 +127,8 @@ def build_demo(settings: Settings, *, progress: bool = True) -> dict[str, Any]:
         counts = count_visible(conn, admin)
     engine.dispose()
     return {"instance": str(home), "objects": sum(counts.values()), "by_type": counts,
-            "users": [{"email": u[0], "organisation": u[2], "role": u[3], "token": u[4]} for u in USERS],
+            "users": [{"email": u[0], "organisation": u[2], "role": u[3], "token": u[4], "password": u[4]}
+                      for u in USERS],
             "banner": _banner(counts)}
 
 
@@ -342,8 +344,9 @@ def p2pkh(key_hash: bytes) -> str:
 def _banner(counts: dict[str, int]) -> str:
     lines = [(f"[bold]Demo instance ready[/]: {sum(counts.values()):,} objects "
               f"({', '.join(f'{n} {t}' for t, n in sorted(counts.items(), key=lambda kv: -kv[1])[:5])}, …)"), "",
-             "[bold]Users and their API tokens[/] (demo only):"]
+             "[bold]Users and their API tokens[/] (demo only; each token is also the user's web log-in password):"]
     for email, _name, org, role, token in USERS:
         lines.append(f"  {token:<22} {email:<28} {org:<8} {role}")
-    lines += ["", "Try:  curl -s -H 'Authorization: Bearer demo-alpha-soc' http://127.0.0.1:8000/api/v1/me"]
+    lines += ["", "Log in at http://127.0.0.1:8000/login as soc@alphabank.example with the password demo-alpha-soc",
+              "Try:  curl -s -H 'Authorization: Bearer demo-alpha-soc' http://127.0.0.1:8000/api/v1/me"]
     return "\n".join(lines)
