@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nordcert import __version__
@@ -60,7 +61,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     from nordcert.observables.api import router as observables_router
     from nordcert.taxii.api import router as collections_router
     from nordcert.taxii.views import router as taxii_router
-    from nordcert.web.pages import router as pages_router
+    from nordcert.web.setup import install as install_web
 
     # The screening lookup first: routes are matched in order, and it is the hot path.
     app.include_router(observables_router, prefix="/api/v1")
@@ -70,7 +71,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.include_router(taxii_router)
     app.include_router(misp_feed_router)  # /feeds/misp/… before /feeds/{name}
     app.include_router(feeds_router)
-    app.include_router(pages_router)
+    install_web(app, settings)  # the web pages, their static files and error pages
     # The screening lookup's GET is also served by a plain route ahead of every other: FastAPI's
     # routing and request handling cost more than the lookup. The FastAPI route above documents it.
     from starlette.routing import Route
@@ -105,9 +106,13 @@ def _error(request: Request, status: int, code: str, message: str, details: list
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    from nordcert.web.setup import error_page, is_page
+
     @app.exception_handler(NordcertError)
-    async def _service_error(request: Request, exc: NordcertError) -> JSONResponse:
+    async def _service_error(request: Request, exc: NordcertError) -> Response:
         status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+        if is_page(request):
+            return await run_in_threadpool(error_page, request, status, exc.message)
         headers = {"WWW-Authenticate": 'Bearer, Basic realm="nordcert"'} if status == 401 else None
         return _error(request, status, exc.code, exc.message, exc.details, headers)
 
@@ -120,6 +125,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(request, 422, "invalid", "the request is not valid", details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = _HTTP_CODES.get(exc.status_code, "error")
+        if is_page(request) and "text/html" in request.headers.get("accept", ""):
+            return await run_in_threadpool(error_page, request, exc.status_code, str(exc.detail))
         return _error(request, exc.status_code, code, str(exc.detail), None, getattr(exc, "headers", None))

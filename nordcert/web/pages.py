@@ -1,50 +1,92 @@
-"""The instance's front page and health check (the analysts' web interface builds on this)."""
+"""The front page, the dashboard, log-in and log-out, and the health check."""
 
 from __future__ import annotations
 
-from html import escape
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from nordcert import __version__
-from nordcert.deps import ReadConn, SettingsDep
+from nordcert.accounts import service as accounts
+from nordcert.clock import now_us
+from nordcert.db import transaction
+from nordcert.deps import ReadConn
 from nordcert.intel import service as intel
+from nordcert.web import charts, dashboard, sessions
+from nordcert.web.deps import PRE_COOKIE, SESSION_COOKIE, MemberPage, WebPage, check_csrf, safe_next
+from nordcert.web.public import recent_advisories
+from nordcert.web.render import render
 
 router = APIRouter(include_in_schema=False)
-
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{name} · nordcert</title>
-<style>
-body{{font:15px/1.5 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;color:#1c2330;background:#f4f6f9}}
-header{{background:#0f2740;color:#fff;padding:14px 32px;display:flex;gap:16px;align-items:baseline}}
-header b{{font-size:18px}} header span{{opacity:.7}}
-main{{max-width:960px;margin:24px auto;padding:0 24px}}
-.card{{background:#fff;border:1px solid #dde3ea;border-radius:8px;padding:18px 22px;margin-bottom:18px}}
-table{{border-collapse:collapse;width:100%}} td,th{{text-align:left;padding:6px 8px;border-bottom:1px solid #eef1f4}}
-th{{font-weight:600;color:#4a5568}} a{{color:#0b5cad}} code{{background:#eef1f4;padding:1px 5px;border-radius:4px}}
-.tlp{{background:#000;color:#fff;font-weight:700;padding:1px 6px;border-radius:3px;font-size:12px}}
-</style></head><body>
-<header><b>nordcert</b><span>{name}</span><span style="margin-left:auto">v{version}</span></header>
-<main>
-<div class="card"><h2 style="margin-top:0">Threat-intelligence sharing for the financial sector</h2>
-<p>Members submit and consume STIX 2.1 intel under TLP 2.0 and sharing groups through the REST API.
-Explore it in the <a href="/api/docs">interactive API documentation</a> (OpenAPI at <a href="/api/openapi.json"><code>/api/openapi.json</code></a>);
-authenticate with <code>Authorization: Bearer TOKEN</code>.</p></div>
-<div class="card"><h3 style="margin-top:0">Public intel <span class="tlp">TLP:CLEAR</span></h3>
-<table><tr><th>STIX type</th><th>objects</th></tr>{rows}</table></div>
-</main></body></html>"""
+FormText = Annotated[str, Form()]
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(conn: ReadConn, settings: SettingsDep) -> str:
-    counts = intel.count_visible(conn, None)
-    rows = "".join(
-        f"<tr><td>{escape(t)}</td><td>{n:,}</td></tr>" for t, n in sorted(counts.items(), key=lambda kv: -kv[1])
-    ) or "<tr><td colspan=2>No public intel yet.</td></tr>"
-    return _PAGE.format(name=escape(settings.instance_name), version=__version__, rows=rows)
+def home(page: WebPage, conn: ReadConn) -> Response:
+    """The dashboard for members; for visitors, what the instance is and its public advisories."""
+    if page.user is None:
+        counts = intel.count_visible(conn, None)
+        return render(page, "home.html", counts=sorted(counts.items(), key=lambda kv: -kv[1]),
+                      advisories=recent_advisories(conn, page.settings, limit=5))
+    reader = page.member
+    now = now_us()
+    day = dashboard.new_intel(conn, reader, since=now - dashboard.DAY_US)
+    week = dashboard.new_intel(conn, reader, since=now - 7 * dashboard.DAY_US)
+    correlated = dashboard.most_correlated(conn, reader)
+    sighted = dashboard.sightings_per_day(conn, reader, now=now)
+    recent = intel.list_objects(conn, reader, page.settings, filters=intel.ObjectFilter(
+        types=("indicator", "report")), limit=8).objects
+    return render(
+        page, "dashboard.html", day=day, week=week, correlated=correlated, sighted=sighted, recent=recent,
+        day_chart=charts.stacked_bars(day, title="New intel in the last 24 hours, by type and TLP"),
+        week_chart=charts.stacked_bars(week, title="New intel in the last 7 days, by type and TLP"),
+        correlated_chart=charts.bars([(f"{d['kind']} {d['value']}", d["members"], "/search?" + urlencode({"q": d["value"]}))
+                                      for d in correlated],
+                                     title="Values reported by the most members", unit=" members"),
+        sighted_chart=charts.columns(sighted, title="Sightings per day, last 14 days"),
+        tlp_colours=charts.TLP_COLOURS,
+    )
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(page: WebPage, next: str = "/") -> Response:
+    if page.user is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(page, "login.html", next=safe_next(next), email="")
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(page: WebPage, request: Request, email: FormText = "", password: FormText = "", csrf: FormText = "",
+          next: FormText = "/") -> Response:
+    check_csrf(page, csrf)
+    settings = page.settings
+    if not email.strip() or not password:
+        return render(page, "login.html", status=422, next=safe_next(next), email=email,
+                      error="Give your email and password.")
+    with transaction(request.app.state.engine) as conn:
+        outcome = accounts.log_in(conn, email, password, max_failures=settings.login_max_failures,
+                                  lockout_minutes=settings.login_lockout_minutes)
+        token = sessions.start(conn, outcome.reader, hours=settings.session_hours) if outcome.reader else None
+    if token is None:
+        return render(page, "login.html", status=401, next=safe_next(next), email=email, error=outcome.refused)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, max_age=int(settings.session_hours * 3600), httponly=True,
+                        samesite="lax", secure=settings.secure_cookies, path="/")
+    response.delete_cookie(PRE_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(page: MemberPage, request: Request, csrf: FormText = "") -> Response:
+    check_csrf(page, csrf)
+    assert page.session_token is not None
+    with transaction(request.app.state.engine) as conn:
+        sessions.end(conn, page.session_token)
+    response = RedirectResponse("/login?bye=1", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
 
 
 @router.get("/healthz")

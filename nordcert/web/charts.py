@@ -1,0 +1,108 @@
+"""Charts as inline SVG, drawn on the server: no JavaScript, readable by screen readers.
+
+Each chart carries a ``<title>`` and an ``aria-label``; pages put the same numbers in a table
+next to it for those who cannot see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from markupsafe import Markup
+
+#: TLP 2.0 colours (FIRST), darkened where the original would vanish on white.
+TLP_COLOURS = {"clear": "#8a96a3", "green": "#2f9e44", "amber": "#e8a200", "amber+strict": "#b35f00", "red": "#d0312d"}
+TLP_ORDER = ("clear", "green", "amber", "amber+strict", "red")
+_FONT = 'font-family="system-ui, sans-serif" font-size="12"'
+
+
+def _nice_max(value: int) -> int:
+    if value <= 5:
+        return max(value, 1)
+    step: int = 10 ** (len(str(value)) - 1)
+    for m in (1, 2, 5, 10):
+        if value <= m * step:
+            return m * step
+    return value
+
+
+def stacked_bars(rows: Sequence[tuple[str, dict[str, int]]], *, title: str, width: int = 520) -> Markup:
+    """One horizontal bar per row (a STIX type), its segments coloured by TLP."""
+    if not rows:
+        return Markup(f'<p class="empty">{escape(title)}: nothing yet.</p>')
+    label_w, bar_h, gap, top = 150, 18, 8, 8
+    total_max = _nice_max(max(sum(c.values()) for _, c in rows))
+    plot_w = width - label_w - 50
+    height = top + len(rows) * (bar_h + gap) + 24
+    parts = [(f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
+             f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" {_FONT}><title>{escape(title)}</title>')]
+    for i, (label, counts) in enumerate(rows):
+        y = top + i * (bar_h + gap)
+        parts.append(f'<text x="{label_w - 8}" y="{y + 13}" text-anchor="end" fill="#2b3440">{escape(label)}</text>')
+        x = float(label_w)
+        for tlp in TLP_ORDER:
+            n = counts.get(tlp, 0)
+            if not n:
+                continue
+            w = max(1.5, n / total_max * plot_w)
+            parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{TLP_COLOURS[tlp]}">'
+                         f'<title>{escape(label)}: {n} TLP:{tlp.upper()}</title></rect>')
+            x += w
+        parts.append(f'<text x="{x + 6:.1f}" y="{y + 13}" fill="#2b3440">{sum(counts.values()):,}</text>')
+    axis_y = top + len(rows) * (bar_h + gap) + 4
+    parts.append(f'<line x1="{label_w}" y1="{axis_y}" x2="{label_w + plot_w}" y2="{axis_y}" stroke="#c9d1db"/>')
+    parts.append(f'<text x="{label_w}" y="{axis_y + 14}" fill="#5b6675">0</text>'
+                 f'<text x="{label_w + plot_w}" y="{axis_y + 14}" text-anchor="end" fill="#5b6675">{total_max:,}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def columns(points: Sequence[tuple[str, int]], *, title: str, width: int = 520, height: int = 160,
+            colour: str = "#1f5fa8") -> Markup:
+    """One column per day (or any ordered label), labelled at both ends and at its peak."""
+    if not points:
+        return Markup(f'<p class="empty">{escape(title)}: nothing yet.</p>')
+    left, bottom, top = 46, 22, 10
+    plot_w, plot_h = width - left - 8, height - bottom - top
+    peak = _nice_max(max(n for _, n in points))
+    slot = plot_w / len(points)
+    parts = [(f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
+             f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" {_FONT}><title>{escape(title)}</title>')]
+    for frac in (0, 0.5, 1):
+        y = top + plot_h * (1 - frac)
+        label = f"{peak * frac:,.0f}" if frac != 0.5 or peak % 2 == 0 else ""
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#e3e8ee"/>'
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#5b6675">{label}</text>')
+    for i, (label, n) in enumerate(points):
+        h = n / peak * plot_h
+        x = left + i * slot + slot * 0.15
+        parts.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" '
+                     f'fill="{colour}"><title>{escape(label)}: {n:,}</title></rect>')
+    parts.append(f'<text x="{left}" y="{height - 6}" fill="#5b6675">{escape(points[0][0])}</text>'
+                 f'<text x="{left + plot_w}" y="{height - 6}" text-anchor="end" fill="#5b6675">'
+                 f'{escape(points[-1][0])}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def bars(items: Sequence[tuple[str, int, str]], *, title: str, width: int = 520, unit: str = "") -> Markup:
+    """Horizontal bars with their labels above them (long values such as URLs fit), each a link."""
+    if not items:
+        return Markup(f'<p class="empty">{escape(title)}: nothing yet.</p>')
+    row_h, bar_h = 34, 12
+    peak = _nice_max(max(n for _, n, _ in items))
+    plot_w = width - 100
+    height = len(items) * row_h + 6
+    parts = [(f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
+             f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" {_FONT}><title>{escape(title)}</title>')]
+    for i, (label, n, href) in enumerate(items):
+        y = i * row_h + 4
+        short = label if len(label) <= 70 else label[:67] + "…"
+        w = max(2.0, n / peak * plot_w)
+        parts.append(f'<a href="{escape(href)}"><text x="0" y="{y + 11}" fill="#1f5fa8">{escape(short)}</text>'
+                     f'<rect x="0" y="{y + 16}" width="{w:.1f}" height="{bar_h}" fill="#5a3fa0">'
+                     f'<title>{escape(label)}: {n}{escape(unit)}</title></rect></a>'
+                     f'<text x="{w + 6:.1f}" y="{y + 26}" fill="#2b3440">{n}{escape(unit)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
