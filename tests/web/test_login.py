@@ -89,10 +89,10 @@ def test_password_command_reads_stdin(settings: Settings, engine: Engine, world:
     if settings.database_url:
         env["NORDCERT_DATABASE_URL"] = settings.database_url
     done = subprocess.run([sys.executable, "-m", "nordcert", "user", "password", world.carol.email],
-                          input="a brand new password\n", capture_output=True, text=True, env=env, timeout=120)
+                          input="a brand new password\n", check=False, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert f"Password set for {world.carol.email}" in done.stdout
     assert log_in(http, world.carol.email, "a brand new password").status_code == 303
     short = subprocess.run([sys.executable, "-m", "nordcert", "user", "password", world.carol.email],
-                           input="short\n", capture_output=True, text=True, env=env, timeout=120)
+                           input="short\n", check=False, capture_output=True, text=True, env=env, timeout=120)
     assert short.returncode == 1 and "at least 12 characters" in short.stderr
