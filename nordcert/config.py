@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         default="FULL",
         description="SQLite PRAGMA synchronous (WAL mode). FULL makes every committed transaction durable.",
     )
+    sqlite_mmap_size: int = Field(
+        default=1 << 30,
+        ge=0,
+        description="Bytes of the SQLite file read through memory mapping (PRAGMA mmap_size; 0 turns it off). "
+        "Reads of a large store (feeds, exports, lookups) skip a system call per page.",
+    )
     ingest_chunk_size: int = Field(
         default=2000,
         ge=1,

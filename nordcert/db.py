@@ -40,12 +40,12 @@ def make_engine(settings: Settings) -> Engine:
         # A small pool: each new SQLite connection costs a file open and the PRAGMAs below.
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=QueuePool,
                                pool_size=8, max_overflow=24)
-        _configure_sqlite(engine, settings.sqlite_synchronous)
+        _configure_sqlite(engine, settings.sqlite_synchronous, settings.sqlite_mmap_size)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str, mmap_size: int = 0) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy issue BEGIN itself, so a transaction starts as IMMEDIATE when we write.
@@ -57,6 +57,7 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA cache_size=-65536")
         cur.execute("PRAGMA temp_store=MEMORY")
+        cur.execute(f"PRAGMA mmap_size={int(mmap_size)}")
         cur.close()
 
     @event.listens_for(engine, "begin")

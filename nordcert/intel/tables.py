@@ -39,6 +39,10 @@ stix_objects = Table(
     Index("ix_stix_objects_creator", "creator_org_id", "date_added"),
     Index("ix_stix_objects_tlp", "tlp", "date_added"),
     Index("ix_stix_objects_group", "group_id"),
+    # Everything a read joined on date_added needs to decide (latest, revoked, sharing, dates) without
+    # touching the wide rows: feeds and lookups join the observable index here a million times.
+    Index("ix_stix_objects_sharing", "date_added", "is_latest", "revoked", "tlp", "creator_org_id", "group_id",
+          "has_recipients", "valid_until", "modified", "created"),
 )
 
 object_labels = Table(
