@@ -40,6 +40,37 @@ def new_intel(conn: Connection, reader: Reader, *, since: int, top: int = 8) -> 
     return ranked[:top]
 
 
+def new_observables(conn: Connection, reader: Reader, *, since: int, top: int = 10
+                    ) -> list[tuple[str, dict[str, int]]]:
+    """Distinct values (IBANs, domains, …) in objects the reader may see added since ``since``: by kind, then TLP."""
+    o = observables
+    rows = conn.execute(
+        select(o.c.kind, _t.c.tlp, func.count(func.distinct(o.c.value)))
+        .join(_t, _t.c.date_added == o.c.date_added)
+        .where(_t.c.date_added > since, _t.c.revoked.is_(False), policy.visible_clause(reader, _t, object_recipients))
+        .group_by(o.c.kind, _t.c.tlp)
+    ).all()
+    by_kind: dict[str, dict[str, int]] = defaultdict(dict)
+    for kind, tlp, n in rows:
+        by_kind[kind][Tlp(tlp).label] = n
+    return sorted(by_kind.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))[:top]
+
+
+def warninglist_hits(conn: Connection, reader: Reader, *, since: int, limit: int = 10) -> list[dict[str, Any]]:
+    """Values of recent objects the reader may see that were on a warninglist when they came in:
+    likely false positives to dismiss (the object page says what the lists say now)."""
+    o = observables
+    rows = conn.execute(
+        select(o.c.kind, o.c.value, o.c.warninglists, _t.c.stix_id, _t.c.name, _t.c.tlp)
+        .join(_t, _t.c.date_added == o.c.date_added)
+        .where(o.c.warninglists.is_not(None), _t.c.date_added > since, _t.c.is_latest.is_(True),
+               _t.c.revoked.is_(False), policy.visible_clause(reader, _t, object_recipients))
+        .order_by(_t.c.date_added.desc()).limit(limit)
+    ).all()
+    return [{"kind": r.kind, "value": r.value, "lists": [w for w in str(r.warninglists).split(",") if w],
+             "id": r.stix_id, "name": r.name or r.stix_id, "tlp": Tlp(r.tlp).label} for r in rows]
+
+
 def most_correlated(conn: Connection, reader: Reader, *, top: int = 10) -> list[dict[str, Any]]:
     """Values the reader may see that several members reported, most members first.
 

@@ -24,7 +24,7 @@ FormText = Annotated[str, Form()]
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(page: WebPage, conn: ReadConn) -> Response:
+def home(page: WebPage, conn: ReadConn, by: str = "kind") -> Response:
     """The dashboard for members; for visitors, what the instance is and its public advisories."""
     if page.user is None:
         counts = intel.count_visible(conn, None)
@@ -32,18 +32,23 @@ def home(page: WebPage, conn: ReadConn) -> Response:
                       advisories=recent_advisories(conn, page.settings, limit=5))
     reader = page.member
     now = now_us()
-    day = dashboard.new_intel(conn, reader, since=now - dashboard.DAY_US)
-    week = dashboard.new_intel(conn, reader, since=now - 7 * dashboard.DAY_US)
+    by = "type" if by == "type" else "kind"
+    counter = dashboard.new_intel if by == "type" else dashboard.new_observables
+    what = "objects by STIX type" if by == "type" else "values by kind"
+    day = counter(conn, reader, since=now - dashboard.DAY_US)
+    week = counter(conn, reader, since=now - 7 * dashboard.DAY_US)
     correlated = dashboard.most_correlated(conn, reader)
     sighted = dashboard.sightings_per_day(conn, reader, now=now)
+    flagged = dashboard.warninglist_hits(conn, reader, since=now - 7 * dashboard.DAY_US)
     recent = intel.list_objects(conn, reader, page.settings, filters=intel.ObjectFilter(
         types=("indicator", "report")), limit=8).objects
     return render(
-        page, "dashboard.html", day=day, week=week, correlated=correlated, sighted=sighted, recent=recent,
-        day_chart=charts.stacked_bars(day, title="New intel in the last 24 hours, by type and TLP"),
-        week_chart=charts.stacked_bars(week, title="New intel in the last 7 days, by type and TLP"),
-        correlated_chart=charts.bars([(f"{d['kind']} {d['value']}", d["members"], "/search?" + urlencode({"q": d["value"]}))
-                                      for d in correlated],
+        page, "dashboard.html", by=by, day=day, week=week, correlated=correlated, sighted=sighted, recent=recent,
+        flagged=flagged,
+        day_chart=charts.stacked_bars(day, title=f"New intel in the last 24 hours: {what} and TLP"),
+        week_chart=charts.stacked_bars(week, title=f"New intel in the last 7 days: {what} and TLP"),
+        correlated_chart=charts.bars(
+            [(f"{d['kind']} {d['value']}", d["members"], "/search?" + urlencode({"q": d["value"]})) for d in correlated],
                                      title="Values reported by the most members", unit=" members"),
         sighted_chart=charts.columns(sighted, title="Sightings per day, last 14 days"),
         tlp_colours=charts.TLP_COLOURS,

@@ -43,8 +43,7 @@ def start(conn: Connection, reader: Reader, *, hours: float) -> str:
     """A new session for ``reader``; returns the cookie's token (shown to nobody else, never stored)."""
     token = secrets.token_urlsafe(32)
     now = now_us()
-    conn.execute(delete(web_sessions).where(web_sessions.c.user_id == reader.user_id,
-                                            web_sessions.c.expires_at <= now))
+    conn.execute(delete(web_sessions).where(web_sessions.c.expires_at <= now))  # everyone's expired ones
     conn.execute(insert(web_sessions).values(token_hash=_hash(token), user_id=reader.user_id, created_at=now,
                                              expires_at=now + int(hours * 3600 * 1_000_000), last_seen_at=now))
     return token
