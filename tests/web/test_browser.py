@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from nordcert.config import Settings
 from nordcert.db import transaction
 from nordcert.intel.ingest import ingest, submission_for
 from tests.factories import indicator
@@ -41,11 +42,11 @@ def _submit_domain(page: Any, group: str) -> str:
 
 
 def test_a_member_logs_in_searches_submits_uploads_and_sees_a_correlation(
-        browser_page: Any, world: World, engine: Engine, tmp_path: Path) -> None:
+        browser_page: Any, world: World, engine: Engine, settings: Settings, tmp_path: Path) -> None:
     page = browser_page
     with transaction(engine) as conn:
         sub = submission_for(conn, world.boreal.reader, tlp="green")
-        ingest(conn, [indicator("203.0.113.9", name="Phishing kit host 203.0.113.9")], sub, _settings(engine))
+        ingest(conn, [indicator("203.0.113.9", name="Phishing kit host 203.0.113.9")], sub, settings)
 
     # Not logged in: a member page sends to the log-in page and back.
     page.goto("/search?q=phishing")
@@ -146,7 +147,8 @@ def test_profile_tokens_are_created_shown_once_and_revoked(browser_page: Any, wo
     assert httpx.get(f"{base_url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
-def test_public_advisories_and_admin_pages(browser_page: Any, world: World, engine: Engine) -> None:
+def test_public_advisories_and_admin_pages(browser_page: Any, world: World, engine: Engine,
+                                           settings: Settings) -> None:
     page = browser_page
     report = {"type": "report", "spec_version": "2.1", "id": "report--8b9c3b1e-4a8f-4c8e-9d7b-2a1f0e3c4d5b",
               "created": "2026-11-20T08:00:00.000Z", "modified": "2026-11-20T08:00:00.000Z",
@@ -154,7 +156,7 @@ def test_public_advisories_and_admin_pages(browser_page: Any, world: World, engi
               "description": "Callers posing as bank staff ask customers to move money to a safe account.",
               "object_refs": ["identity--a4c3b2f1-0e9d-4c8b-8a7f-6e5d4c3b2a19"]}
     with transaction(engine) as conn:
-        ingest(conn, [report], submission_for(conn, world.staff.reader, tlp="clear"), _settings(engine))
+        ingest(conn, [report], submission_for(conn, world.staff.reader, tlp="clear"), settings)
     page.goto("/advisories")
     assert page.get_by_role("link", name="Safe-account scam wave").is_visible()
     screenshot(page, "advisories")
@@ -171,9 +173,3 @@ def test_public_advisories_and_admin_pages(browser_page: Any, world: World, engi
     page.wait_for_url(re.compile(r"/admin$"))
     assert "Organisation Lille Sparekasse added" in page.locator(".flash").inner_text()
     screenshot(page, "admin")
-
-
-def _settings(engine: Engine) -> Any:
-    from nordcert.config import Settings
-
-    return Settings()
