@@ -67,19 +67,25 @@ def import_file(
         if chosen == "csv" else None
     size = Path(source).stat().st_size if not is_url and Path(source).is_file() else None
     engine = engine_of(ctx)
-    with transaction(engine) as conn:
+    with imports.fetched(source) as local, transaction(engine) as conn:
         reader = accounts.reader_for(conn, as_email)
         sub = submission_for(conn, reader, tlp=tlp, group=group, recipients=recipient, anonymous=anonymous)
         if as_json:
-            report = imports.run_import(conn, source, chosen, sub, settings, strict=not skip_invalid,
+            report = imports.run_import(conn, local, chosen, sub, settings, strict=not skip_invalid,
                                         mapping=csv_mapping)
         else:
-            report = _with_progress(conn, source, chosen, sub, settings, not skip_invalid, csv_mapping, size)
+            report = _with_progress(conn, local, chosen, sub, settings, not skip_invalid, csv_mapping, size)
+    report.source = source if not is_url else _without_credentials(source)
     summary = report.as_dict()
     if as_json:
         emit_json(summary)
         return
     _print_summary(summary)
+
+
+def _without_credentials(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    return scheme + sep + rest.rpartition("@")[2] if "@" in rest.split("/", 1)[0] else url
 
 
 def _with_progress(conn: Any, source: str, fmt: str, sub: Any, settings: Any, strict: bool, mapping: Any,

@@ -12,8 +12,10 @@ same input again finds every object stored already and changes nothing.
 from __future__ import annotations
 
 import gzip
+import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -92,6 +94,20 @@ class Report:
         out["note_count"] = len(self.notes)
         out["seconds"] = round(self.seconds, 3)
         return out
+
+
+@contextmanager
+def fetched(source: str, *, transport: Any = None) -> Iterator[str]:
+    """The source as a local path: a MISP feed URL is first copied to a temporary folder, so no
+    transaction is held open while a remote server answers (SQLite has one writer at a time)."""
+    if not source.startswith(("http://", "https://")):
+        yield source
+        return
+    from nordcert.formats.misp_import import download_feed
+
+    with tempfile.TemporaryDirectory(prefix="nordcert-feed-") as folder:
+        download_feed(source, Path(folder), transport=transport)
+        yield folder
 
 
 def detect_format(source: str) -> str:

@@ -297,6 +297,20 @@ def iter_feed(source: str, *, transport: httpx.BaseTransport | None = None,
         yield _one_event(data, event_uuid)
 
 
+def download_feed(url: str, folder: Path, *, transport: httpx.BaseTransport | None = None,
+                  timeout: float = 60.0) -> int:
+    """Copy a MISP feed (manifest.json and every event it lists) from ``url`` into ``folder``, one
+    event in memory at a time; returns the number of events. Credentials may be given in the URL."""
+    with httpx.Client(transport=transport, timeout=timeout, follow_redirects=True) as client:
+        base = url.rstrip("/")
+        raw = _fetch(client, f"{base}/manifest.json")
+        manifest = _manifest(raw, "manifest.json")
+        (folder / "manifest.json").write_bytes(raw)
+        for event_uuid in manifest:
+            (folder / f"{event_uuid}.json").write_bytes(_fetch(client, f"{base}/{event_uuid}.json"))
+    return len(manifest)
+
+
 def _fetch(client: httpx.Client, url: str) -> bytes:
     name = url.rsplit("/", 1)[-1]
     try:

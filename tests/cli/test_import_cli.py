@@ -54,3 +54,20 @@ def test_unknown_format_and_missing_source(cli: Cli) -> None:
     assert "no such file" in cli("import", "nowhere.json", "--as", "soc@alpha.example", ok=False).stderr
     bad = cli("import", str(FEED), "--as", "soc@alpha.example", "--format", "xml", ok=False)
     assert bad.returncode == 1 and "unknown format 'xml'" in bad.stderr
+
+
+def test_a_member_subscribes_to_another_instances_misp_feed_over_http(cli: Cli, engine: Engine, base_url: str,
+                                                                      tmp_path: Path) -> None:
+    """Import a feed, serve it as a MISP feed, and import that feed by URL (credentials in the URL)."""
+    _member(cli)
+    cli("import", str(FEED), "--as", "soc@alpha.example", "--tlp", "green")
+    cli("org", "add", "Beta Bank", "--country", "SE", "--type", "bank", "--short", "BETA")
+    cli("user", "add", "soc@beta.example", "--org", "BETA", "--role", "analyst")
+    token = cli("token", "create", "soc@beta.example").stdout.strip()
+    host = base_url.removeprefix("http://")
+    url = f"http://soc%40beta.example:{token}@{host}/feeds/misp/"
+    pulled = cli.json("import", url, "--as", "soc@beta.example")
+    assert pulled["format"] == "misp" and pulled["events"] >= 1 and pulled["rejected"] == 0
+    assert pulled["total"] > 0 and token not in str(pulled) and pulled["source"].endswith("/feeds/misp/")
+    refused = cli("import", f"http://{host}/feeds/misp/", "--as", "soc@beta.example", ok=False)
+    assert refused.returncode == 1 and "401" in refused.stderr and token not in refused.stderr
