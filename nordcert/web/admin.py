@@ -38,7 +38,7 @@ def _admin(page: Page, request: Request, *, status: int = 200, **context: Any) -
             "warninglists": warninglist_store.list_all(conn),
         }
     return render(page, "admin.html", status=status, sector_types=accounts.SECTOR_TYPES, roles=accounts.ROLES,
-                  **data, **context)
+                  collection_kinds=collections.KINDS, **data, **context)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -112,3 +112,23 @@ def warninglist(page: MemberPage, request: Request, name: str, csrf: FormText = 
     on = enabled == "1"
     return _change(page, request, "Warninglist not changed", f"Warninglist {name} {'enabled' if on else 'disabled'}.",
                    lambda conn: warninglist_store.set_enabled(conn, name, on))
+
+
+@router.post("/collections", response_class=HTMLResponse)
+def add_collection(page: MemberPage, request: Request, csrf: FormText = "", title: FormText = "",
+                   kind: FormText = "sector", group: FormText = "", organisation: FormText = "",
+                   read_all: FormText = "", write_all: FormText = "") -> Response:
+    _staff(page)
+    check_csrf(page, csrf)
+    return _change(page, request, "Collection not added", f"Collection {title.strip()} added.",
+                   lambda conn: collections.create_collection(
+                       conn, title=title, kind=kind, group=group or None, organisation=organisation or None,
+                       read_all=read_all == "1", write_all=write_all == "1", actor=page.member))
+
+
+@router.post("/collections/remove", response_class=HTMLResponse)
+def remove_collection(page: MemberPage, request: Request, csrf: FormText = "", collection: FormText = "") -> Response:
+    _staff(page)
+    check_csrf(page, csrf)
+    return _change(page, request, "Collection not removed", "Collection removed.",
+                   lambda conn: collections.remove_collection(conn, collection, actor=page.member))

@@ -163,3 +163,25 @@ def test_api_errors_keep_their_json_shape(http: httpx.Client) -> None:
     page = http.get("/no-such-page", headers={"Accept": "text/html"})
     assert page.status_code == 404 and "<h1>Not found</h1>" in page.text
     assert "server-timing" in page.headers and "server-timing" not in api.headers
+
+
+def test_staff_add_and_remove_taxii_collections(http: httpx.Client, world: World, engine: Engine) -> None:
+    from nordcert.taxii import collections
+
+    log_in(http, world.staff.email)
+    token = csrf_of(http.get("/admin").text)
+    added = http.post("/admin/collections", data={"csrf": token, "title": "Sector feed", "kind": "sector",
+                                                  "read_all": "1"}, follow_redirects=True)
+    assert added.status_code == 200 and "Collection Sector feed added." in added.text
+    with transaction(engine, write=False) as conn:
+        made = next(c for c in collections.list_all(conn) if c["title"] == "Sector feed")
+    assert made["kind"] == "sector" and made["readers"] == "all members"
+    incomplete = http.post("/admin/collections", data={"csrf": token, "title": "Group feed", "kind": "group"})
+    assert incomplete.status_code == 422 and "needs" in incomplete.text
+    removed = http.post("/admin/collections/remove", data={"csrf": token, "collection": made["id"]},
+                        follow_redirects=True)
+    assert removed.status_code == 200 and "Collection removed." in removed.text
+    with transaction(engine, write=False) as conn:
+        assert all(c["title"] != "Sector feed" for c in collections.list_all(conn))
+    forged = http.post("/admin/collections", data={"csrf": "forged", "title": "X", "kind": "sector"})
+    assert forged.status_code in (400, 403)
