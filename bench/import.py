@@ -35,7 +35,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from statistics import median
 from typing import Any
 
 import orjson

@@ -142,9 +142,9 @@ class Mapping:
             out[target] = index
         if header is not None:
             for index, name in enumerate(names):
-                target = HEADERS.get(name)
-                if target is not None and target not in out and index not in out.values():
-                    out[target] = index
+                known = HEADERS.get(name)
+                if known is not None and known not in out and index not in out.values():
+                    out[known] = index
         if "value" not in out:
             if header is not None:
                 raise Invalid(f"no value column: name one with --map COLUMN=value (the header has: {', '.join(header)})")
@@ -172,7 +172,7 @@ def read_rows(fh: IO[bytes], mapping: Mapping, *, phone_region: str | None = Non
     if b"\x00" in head:
         raise Invalid("the file is not CSV text: it holds binary data (a NUL byte)")
     rest = fh
-    text = io.TextIOWrapper(_Prefixed(head, rest), encoding="utf-8-sig", newline="")
+    text = io.TextIOWrapper(io.BufferedReader(_Prefixed(head, rest)), encoding="utf-8-sig", newline="")
     try:
         sample = head.decode("utf-8-sig", errors="ignore")
         delimiter = mapping.delimiter or _sniff(sample)
@@ -378,7 +378,7 @@ def _timestamp(text: str | None, line: int, name: str) -> str | None:
 
     value = text.strip().replace(" ", "T", 1)
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value)
     except ValueError:
         raise _RowError(line, f"{name} {text[:40]!r} is not an ISO 8601 date or date-time") from None
     if moment.tzinfo is None:

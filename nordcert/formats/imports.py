@@ -197,9 +197,9 @@ def _import_stix(conn: Connection, path: Path, sub: Submission, settings: Settin
             starts.append((count, file))
             with file.open("rb") as raw:
                 counting = CountingReader(raw, progress)
-                fh = gzip.GzipFile(fileobj=counting) if file.suffix.lower() == ".gz" else counting  # type: ignore[arg-type]
+                fh: Any = gzip.GzipFile(fileobj=counting) if file.suffix.lower() == ".gz" else counting
                 try:
-                    for obj in iter_objects_from_file(fh):  # type: ignore[arg-type]
+                    for obj in iter_objects_from_file(fh):
                         count += 1
                         yield obj
                 except Invalid as exc:
@@ -256,8 +256,8 @@ def _import_csv(conn: Connection, path: Path, sub: Submission, settings: Setting
 
         with path.open("rb") as raw:
             counting = CountingReader(raw, progress)
-            fh = gzip.GzipFile(fileobj=counting) if path.suffix.lower() == ".gz" else counting  # type: ignore[arg-type]
-            for item in read_rows(fh, mapping, phone_region=settings.phone_region):  # type: ignore[arg-type]
+            fh: Any = gzip.GzipFile(fileobj=counting) if path.suffix.lower() == ".gz" else counting
+            for item in read_rows(fh, mapping, phone_region=settings.phone_region):
                 if isinstance(item, dict):
                     bad.append(item)
                     continue

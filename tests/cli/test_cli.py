@@ -3,47 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from nordcert.accounts import service as accounts
-from nordcert.config import Settings
 from nordcert.db import transaction
-from nordcert.intel.tables import stix_objects
+from tests.cli.conftest import Cli, count_objects
 from tests.factories import bundle, indicator
-
-
-class Cli:
-    def __init__(self, settings: Settings) -> None:
-        self.env = {**os.environ, "NORDCERT_HOME": str(settings.home)}
-        if settings.database_url:
-            self.env["NORDCERT_DATABASE_URL"] = settings.database_url
-
-    def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([sys.executable, "-m", "nordcert", *args], capture_output=True, text=True,
-                              env=self.env, timeout=120)
-        if ok:
-            assert done.returncode == 0, (args, done.stdout, done.stderr)
-        return done
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self(*args, "--json").stdout)
-
-
-@pytest.fixture
-def cli(settings: Settings, engine: Engine) -> Cli:
-    return Cli(settings)
-
-
-def _count(engine: Engine) -> int:
-    with transaction(engine, write=False) as conn:
-        return int(conn.execute(select(func.count()).select_from(stix_objects)).scalar_one())
 
 
 def test_onboarding_a_member(cli: Cli, engine: Engine) -> None:
@@ -92,7 +59,7 @@ def test_import_reports_and_is_idempotent(cli: Cli, engine: Engine, tmp_path: Pa
     assert (first["created"], first["updated"], first["unchanged"], first["rejected"]) == (250, 0, 0, 0)
     again = cli("import", str(path), "--as", "soc@alpha.example", "--tlp", "green")
     assert "0 created, 0 updated, 250 unchanged, 0 rejected" in again.stdout
-    assert _count(engine) == 250
+    assert count_objects(engine) == 250
 
 
 def test_import_of_an_invalid_bundle_names_the_object_and_stores_nothing(cli: Cli, engine: Engine,
@@ -107,7 +74,7 @@ def test_import_of_an_invalid_bundle_names_the_object_and_stores_nothing(cli: Cl
     lines = done.stderr.strip().splitlines()
     assert lines[0] == "error: bad.json: 1 of 20 objects rejected; nothing was stored"
     assert f"index=7, id={objects[7]['id']}" in lines[1] and "valid_from" in lines[1]
-    assert _count(engine) == 0
+    assert count_objects(engine) == 0
     garbage = tmp_path / "garbage.json"
     garbage.write_text('{"type": "bundle", "objects": [{"type": ')
     done = cli("import", str(garbage), "--as", "soc@alpha.example", ok=False)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from tests.cli.test_cli import Cli, _count, _member, cli  # noqa: F401 - the fixture
+from tests.cli.conftest import Cli, count_objects
+from tests.cli.test_cli import _member
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FEED = DATA / "digitalside-misp-feed" / "feed"
@@ -20,7 +21,7 @@ def test_a_misp_feed_folder_imports_event_by_event_and_again_changes_nothing(cli
     assert (first["created"], first["unchanged"]) == (52, 1) and first["observables_indexed"] > 0
     again = cli.json("import", str(FEED), "--as", "soc@alpha.example")
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 53)
-    assert _count(engine) == 52
+    assert count_objects(engine) == 52
 
 
 def test_a_file_that_is_not_an_event_is_named(cli: Cli, engine: Engine) -> None:
@@ -28,7 +29,7 @@ def test_a_file_that_is_not_an_event_is_named(cli: Cli, engine: Engine) -> None:
     done = cli("import", str(DATA / "pymisp-test-events" / "other" / "sharing_groups.json"), "--as",
                "soc@alpha.example", "--format", "misp", ok=False)
     assert done.returncode == 1 and "sharing_groups.json" in done.stderr and "not a MISP event" in done.stderr
-    assert _count(engine) == 0
+    assert count_objects(engine) == 0
 
 
 def test_csv_import_shows_progress_and_names_bad_lines(cli: Cli, engine: Engine, tmp_path: Path) -> None:
@@ -38,7 +39,7 @@ def test_csv_import_shows_progress_and_names_bad_lines(cli: Cli, engine: Engine,
                     "NO9386011117948;typo\n")
     refused = cli("import", str(path), "--as", "soc@alpha.example", "--map", "IBAN=value", "--kind", "iban", ok=False)
     assert refused.returncode == 1 and "line 5" in refused.stderr and "nothing was stored" in refused.stderr
-    assert _count(engine) == 0
+    assert count_objects(engine) == 0
     done = cli("import", str(path), "--as", "soc@alpha.example", "--map", "IBAN=value", "--map", "Comment=description",
                "--kind", "iban", "--skip-invalid")
     assert "importing csv" in done.stdout and "3 created" in done.stdout and "1 rejected" in done.stdout
