@@ -63,6 +63,17 @@ def create_user(body: UserCreate, reader: CurrentReader, conn: WriteConn) -> dic
     return service.create_user(conn, actor=reader, **body.model_dump())
 
 
+@router.post("/users/{ref}/deactivate", response_model=UserOut,
+             summary="Deactivate a user (cert_admin): tokens, sessions and password stop working at once")
+def deactivate_user(ref: str, reader: CurrentReader, conn: WriteConn) -> dict[str, Any]:
+    return service.set_user_active(conn, ref, False, actor=reader)
+
+
+@router.post("/users/{ref}/activate", response_model=UserOut, summary="Reactivate a user (cert_admin)")
+def activate_user(ref: str, reader: CurrentReader, conn: WriteConn) -> dict[str, Any]:
+    return service.set_user_active(conn, ref, True, actor=reader)
+
+
 @router.get("/tokens", response_model=list[TokenOut], summary="API tokens: yours, or a user's (cert_admin)")
 def list_tokens(reader: CurrentReader, conn: ReadConn, user: str | None = None) -> list[dict[str, Any]]:
     if user is not None and user.strip().lower() != reader.email:

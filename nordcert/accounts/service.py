@@ -23,6 +23,7 @@ from nordcert.accounts.tables import (
     sharing_group_members,
     sharing_groups,
     users,
+    web_sessions,
 )
 from nordcert.clock import now_us
 from nordcert.config import NORDCERT_NAMESPACE
@@ -167,6 +168,21 @@ def list_users(conn: Connection, *, organisation: str | None = None) -> list[dic
     if organisation is not None:
         q = q.where(users.c.organisation_id == get_organisation(conn, organisation)["id"])
     return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def set_user_active(conn: Connection, user: str | int, active: bool, *, actor: Reader | None = None
+                    ) -> dict[str, Any]:
+    """Deactivate (off-board) or reactivate a user. A deactivated user's tokens, web sessions and
+    password stop working at once (every authentication checks ``active``); their web sessions are
+    also deleted. Their intel stays, as their organisation's. CERT staff may not deactivate themselves."""
+    require_cert_admin(actor)
+    found = get_user(conn, user)
+    if not active and actor is not None and found["id"] == actor.user_id:
+        raise Forbidden("you may not deactivate yourself")
+    conn.execute(update(users).where(users.c.id == found["id"]).values(active=active))
+    if not active:
+        conn.execute(delete(web_sessions).where(web_sessions.c.user_id == found["id"]))
+    return {**found, "active": active}
 
 
 def get_user(conn: Connection, ref: str | int) -> dict[str, Any]:

@@ -89,6 +89,30 @@ def user_list(
     emit(users, as_json=as_json, columns=("id", "email", "name", "organisation", "role", "active"), title="Users")
 
 
+@user_app.command("deactivate")
+def user_deactivate(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The user who leaves.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Off-board a user: their API tokens, web sessions and password stop working at once."""
+    with transaction(engine_of(ctx)) as conn:
+        user = service.set_user_active(conn, email, False)
+    emit(user, as_json=as_json, columns=("id", "email", "organisation", "role", "active"))
+
+
+@user_app.command("activate")
+def user_activate(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The user to let in again.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Reactivate a deactivated user (their tokens that are not revoked or expired work again)."""
+    with transaction(engine_of(ctx)) as conn:
+        user = service.set_user_active(conn, email, True)
+    emit(user, as_json=as_json, columns=("id", "email", "organisation", "role", "active"))
+
+
 @user_app.command("password")
 def user_password(
     ctx: typer.Context,

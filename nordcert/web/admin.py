@@ -132,3 +132,13 @@ def remove_collection(page: MemberPage, request: Request, csrf: FormText = "", c
     check_csrf(page, csrf)
     return _change(page, request, "Collection not removed", "Collection removed.",
                    lambda conn: collections.remove_collection(conn, collection, actor=page.member))
+
+
+@router.post("/users/active", response_class=HTMLResponse)
+def user_active(page: MemberPage, request: Request, csrf: FormText = "", email: FormText = "",
+                active: FormText = "0") -> Response:
+    _staff(page)
+    check_csrf(page, csrf)
+    on = active == "1"
+    return _change(page, request, "User not changed", f"User {email} {'reactivated' if on else 'deactivated'}.",
+                   lambda conn: accounts.set_user_active(conn, email, on, actor=page.member))

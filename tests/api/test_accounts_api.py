@@ -67,3 +67,20 @@ def test_me_lists_the_callers_groups(engine: Engine, http: httpx.Client) -> None
     http.post("/api/v1/groups", headers=_h(admin), json={"name": "Nordic fraud", "members": [m.org_name]})
     me = http.get("/api/v1/me", headers=_h(m)).json()
     assert me["sharing_groups"] == ["Nordic fraud"] and me["role"] == "analyst"
+
+
+def test_a_deactivated_user_is_shut_out_at_once_and_can_come_back(http: httpx.Client, engine: Engine) -> None:
+    admin = make_member(engine, role="cert_admin", sector_type="cert")
+    leaver = make_member(engine)
+    me = {"Authorization": f"Bearer {leaver.token}"}
+    assert http.get("/api/v1/me", headers=me).status_code == 200
+    boss = {"Authorization": f"Bearer {admin.token}"}
+    assert http.post(f"/api/v1/users/{leaver.email}/deactivate", headers=me).status_code == 403
+    gone = http.post(f"/api/v1/users/{leaver.email}/deactivate", headers=boss)
+    assert gone.status_code == 200 and gone.json()["active"] is False
+    assert http.get("/api/v1/me", headers=me).status_code == 401
+    assert http.get("/api/v1/me", auth=(leaver.email, leaver.token)).status_code == 401
+    assert http.post(f"/api/v1/users/{admin.email}/deactivate", headers=boss).status_code == 403  # not yourself
+    back = http.post(f"/api/v1/users/{leaver.email}/activate", headers=boss)
+    assert back.status_code == 200 and back.json()["active"] is True
+    assert http.get("/api/v1/me", headers=me).status_code == 200

@@ -185,3 +185,19 @@ def test_staff_add_and_remove_taxii_collections(http: httpx.Client, world: World
         assert all(c["title"] != "Sector feed" for c in collections.list_all(conn))
     forged = http.post("/admin/collections", data={"csrf": "forged", "title": "X", "kind": "sector"})
     assert forged.status_code in (400, 403)
+
+
+def test_staff_deactivate_a_user_whose_session_ends_at_once(base_url: str, world: World) -> None:
+    with httpx.Client(base_url=base_url, timeout=30) as leaver, httpx.Client(base_url=base_url, timeout=30) as staff:
+        log_in(leaver, world.carol.email)
+        assert leaver.get("/profile").status_code == 200
+        log_in(staff, world.staff.email)
+        token = csrf_of(staff.get("/admin").text)
+        done = staff.post("/admin/users/active", data={"csrf": token, "email": world.carol.email, "active": "0"},
+                          follow_redirects=True)
+        assert done.status_code == 200 and f"User {world.carol.email} deactivated." in done.text
+        assert leaver.get("/profile", follow_redirects=False).status_code in (302, 303, 401)
+        assert "Wrong email or password" in log_in(leaver, world.carol.email).text
+        staff.post("/admin/users/active", data={"csrf": token, "email": world.carol.email, "active": "1"})
+        assert log_in(leaver, world.carol.email).status_code in (200, 303)
+        assert leaver.get("/profile").status_code == 200
