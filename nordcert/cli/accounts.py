@@ -96,9 +96,7 @@ def user_deactivate(
     as_json: JsonOpt = False,
 ) -> None:
     """Off-board a user: their API tokens, web sessions and password stop working at once."""
-    with transaction(engine_of(ctx)) as conn:
-        user = service.set_user_active(conn, email, False)
-    emit(user, as_json=as_json, columns=("id", "email", "organisation", "role", "active"))
+    _set_active(ctx, email, False, as_json)
 
 
 @user_app.command("activate")
@@ -108,8 +106,12 @@ def user_activate(
     as_json: JsonOpt = False,
 ) -> None:
     """Reactivate a deactivated user (their tokens that are not revoked or expired work again)."""
+    _set_active(ctx, email, True, as_json)
+
+
+def _set_active(ctx: typer.Context, email: str, active: bool, as_json: bool) -> None:
     with transaction(engine_of(ctx)) as conn:
-        user = service.set_user_active(conn, email, True)
+        user = service.set_user_active(conn, email, active)
     emit(user, as_json=as_json, columns=("id", "email", "organisation", "role", "active"))
 
 

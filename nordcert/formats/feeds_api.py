@@ -44,7 +44,7 @@ Types = Annotated[list[str] | None, Query(alias="type", description="STIX types;
 Body = Callable[[Connection, int, Matcher | None, str], Iterator[bytes]]
 
 
-def _etag_matches(header: str | None, tag: str) -> bool:
+def etag_matches(header: str | None, tag: str) -> bool:
     """``If-None-Match`` (RFC 9110 §13.1.2): ``*`` or any listed tag, compared weakly."""
     if not header:
         return False
@@ -77,7 +77,7 @@ def _serve(request: Request, reader: Reader, feed: str, params: dict[str, Any], 
         tag = export.feed_etag(feed, params, export.feed_state(conn, reader, settings, matcher=matcher,
                                                                decays=decays, now=now))
         headers = {"ETag": tag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
-        if _etag_matches(request.headers.get("if-none-match"), tag):
+        if etag_matches(request.headers.get("if-none-match"), tag):
             stack.close()
             return Response(status_code=304, headers=headers)
         chunks = body(conn, export.decay_moment(now), matcher, tag)

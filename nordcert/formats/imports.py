@@ -302,6 +302,7 @@ def _import_misp(conn: Connection, source: str, sub: Submission, settings: Setti
 
     total = IngestResult()
     problems: list[dict[str, Any]] = []
+    first_message = ""
     name = report.source
     for index, (event_uuid, doc) in enumerate(_guarded(_misp_events(source), strict, problems)):
         report.events += 1
@@ -311,6 +312,7 @@ def _import_misp(conn: Connection, source: str, sub: Submission, settings: Setti
                 objects = objects_of_event(doc, where=where)
                 result = ingest(conn, objects, sub, settings, strict=True)
         except Invalid as exc:
+            first_message = first_message or exc.message  # it names the event and the attribute or object
             report.rejected_events += 1
             details = exc.details or [{}]
             for d in details:
@@ -322,7 +324,7 @@ def _import_misp(conn: Connection, source: str, sub: Submission, settings: Setti
         progress.tick()
     if problems and strict:
         raise Invalid(f"{name}: {report.rejected_events} of {report.events} event(s) rejected, nothing was stored; "
-                      f"first: {problems[0]['reason']}", details=problems[: settings.max_reported_errors])
+                      f"first: {first_message or problems[0]['reason']}", details=problems[: settings.max_reported_errors])
     total.rejected += len(problems)
     total.rejections = problems[: settings.max_reported_errors]
     report.result = total

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from nordcert.deps import CurrentReader, ReadConn, SettingsDep
 from nordcert.errors import NotFound
 from nordcert.formats import misp_export
+from nordcert.formats.feeds_api import etag_matches
 
 router = APIRouter(prefix="/feeds/misp", tags=["feeds"])
 
@@ -21,8 +22,7 @@ _JSON = "application/json"
 
 
 def _not_modified(request: Request, etag: str) -> Response | None:
-    given = request.headers.get("if-none-match")
-    if given and (given.strip() == "*" or f'"{etag}"' in [t.strip().removeprefix("W/") for t in given.split(",")]):
+    if etag_matches(request.headers.get("if-none-match"), f'"{etag}"'):
         return Response(status_code=304, headers={"ETag": f'"{etag}"'})
     return None
 

@@ -17,19 +17,16 @@ The same event always gives the same objects (ids and ``modified``), so a re-imp
 from __future__ import annotations
 
 import uuid as uuidlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import ijson
 import orjson
-from sqlalchemy import Connection
 
-from nordcert.config import Settings
 from nordcert.errors import Invalid
 from nordcert.formats.misp_check import check_event, event_body, is_uuid, misp_stix
-from nordcert.intel.ingest import Submission, ingest
 from nordcert.sharing.tlp import MARKING_TLP, Tlp, with_tlp_marking
 
 #: created/modified of objects many events share (identities, galaxy clusters): one version for all.
@@ -350,27 +347,3 @@ def events_of_source(source: str | Path, *, transport: httpx.BaseTransport | Non
     if text.startswith(("http://", "https://")) or Path(text).is_dir():
         return iter_feed(text, transport=transport)
     return read_events(Path(text))
-
-
-def stix_of_events(events: Iterable[tuple[str, dict[str, Any]]], *, source: str = "input",
-                   on_event: Callable[[str], None] | None = None) -> Iterator[dict[str, Any]]:
-    """The STIX objects of each event in turn (one event in memory at a time)."""
-    for index, (event_uuid, doc) in enumerate(events):
-        where = f"{source} event #{index}" if source else f"event #{index}"
-        yield from objects_of_event(doc, where=where)
-        if on_event:
-            on_event(event_uuid)
-
-
-def import_misp(conn: Connection, source: str | Path, submission: Submission, settings: Settings, *,
-                transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
-    """Import MISP events from a file or a feed into the open transaction, all or nothing.
-
-    Returns the ingest summary (created / updated / unchanged / rejected) and the number of events;
-    raises :class:`Invalid` listing every problem, in which case the caller rolls back.
-    """
-    seen: list[str] = []
-    name = Path(str(source)).name or str(source)
-    objects = stix_of_events(events_of_source(source, transport=transport), source=name, on_event=seen.append)
-    result = ingest(conn, objects, submission, settings)
-    return {**result.as_dict(), "events": len(seen)}

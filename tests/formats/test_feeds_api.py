@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
 from nordcert.accounts import service as accounts
-from nordcert.app import create_app
 from nordcert.config import Settings
 from nordcert.db import transaction
-from nordcert.formats.feeds_api import router
 from nordcert.intel import service as intel
 from nordcert.observables import warninglist_store
 from tests.factories import Member, make_member, refresh
@@ -27,27 +21,9 @@ from tests.formats.test_export import benign_list, fresh, submit, validate
 
 
 @pytest.fixture
-def feeds_url(settings: Settings, engine: Engine) -> Iterator[str]:
-    """A real server on loopback with the feeds router mounted."""
-    app = create_app(settings, engine=engine)
-    if not any(getattr(r, "path", "") == "/feeds/stix" for r in app.routes):
-        app.include_router(router)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the test server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+def feeds_url(base_url: str) -> str:
+    """A real server on loopback (the app mounts the feeds)."""
+    return base_url
 
 
 @pytest.fixture
