@@ -112,3 +112,8 @@ def running(server: Server, probe: str) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
+
+
+def memory_gib() -> float:
+    """This machine's memory, for the reports."""
+    return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)

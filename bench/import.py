@@ -2,7 +2,7 @@
 
     python bench/import.py [--count 1000000] [--kind mixed|ipv4|domain|url|sha256] [--json]
 
-1. Streams ``--count`` distinct STIX 2.1 indicators (``bench/ingest.py``'s generator, fixed seed;
+1. Streams ``--count`` distinct STIX 2.1 indicators (``bench/_data.py``'s generator, fixed seed;
    ``--kind mixed`` cycles ipv4, domain, url and SHA-256 patterns, any other kind makes every
    indicator of that kind) into one bundle file.
 2. nordcert: ``nordcert import BUNDLE --as … --json`` in a child process on a fresh instance
@@ -40,8 +40,9 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import SEED, indicator
 from _servers import BenchError, clean_env
-from ingest import SEED, Stores, indicator, raw_rows
+from _stores import Stores, raw_rows
 
 from nordcert.db import transaction
 from nordcert.intel.tables import object_labels, stix_objects

@@ -30,212 +30,32 @@ import io
 import os
 import platform
 import pstats
-import random
 import resource
-import secrets
-import shutil
 import sqlite3
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from statistics import median
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, insert, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from _data import read_bundle, write_bundle
+from _servers import memory_gib
+from _stores import Store, Stores, raw_rows
+from sqlalchemy import insert, text
 
-from nordcert.accounts import service as accounts
-from nordcert.clock import now_us
-from nordcert.config import NORDCERT_NAMESPACE, Settings
-from nordcert.db import make_engine, migrate, transaction
+from nordcert.config import Settings
+from nordcert.db import transaction
 from nordcert.intel.bundle import iter_objects_from_file
 from nordcert.intel.ingest import Submission, ingest
 from nordcert.intel.tables import object_labels, stix_objects
-from nordcert.intel.validate import timestamp_us
 from nordcert.observables.tables import observables
 from nordcert.sharing.tlp import Tlp
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGET_RATIO = 0.30
-TLP_GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
-ORG_NAME = "Bench Bank ASA"
-ORG_IDENTITY = f"identity--{uuid.uuid5(NORDCERT_NAMESPACE, 'organisation:' + ORG_NAME)}"
-SEED = 20261123
-
-# --- generating the bundle ------------------------------------------------------------------
-
-_WORDS = ("nordic", "fjord", "secure", "login", "pay", "bank", "cloud", "update", "verify", "account", "portal",
-          "invoice", "mail", "cdn", "auth", "support", "wallet", "token", "online", "service", "kunde", "konto")
-_TLDS = ("com", "net", "org", "info", "xyz", "top", "ru", "io", "online", "site", "biz", "cc")
-_PATHS = ("login.php", "wp-admin/verify", "gate.php", "secure/update", "invoice.zip", "api/v2/beacon",
-          "bank/auth", "payload.bin", "track", "dl/setup.exe")
-_LABELS = ("phishing", "c2", "malware-distribution", "credential-theft", "ransomware", "botnet", "fraud",
-           "banking-trojan", "scanning", "apt", "ddos", "anonymization")
-_INDICATOR_TYPES = ("malicious-activity", "anomalous-activity", "compromised", "attribution")
-_FAMILIES = ("QakBot", "Emotet", "IcedID", "AgentTesla", "Lumma", "RedLine", "Cobalt Strike", "DanaBot",
-             "Vidar", "AsyncRAT")
-_KINDS = ("ipv4", "domain", "url", "sha256")
-_T0 = 1_735_689_600  # 2025-01-01T00:00:00Z
-_SPAN = 690 * 86_400  # ~ until late 2026
-
-
-def _ts(seconds: int, millis: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
-
-
-def _domain(rng: random.Random, i: int) -> str:
-    # The index keeps every value distinct; the words keep it looking like what feeds carry.
-    return f"{rng.choice(_WORDS)}-{rng.choice(_WORDS)}{i:x}.{rng.choice(_TLDS)}"
-
-
-def indicator(rng: random.Random, i: int) -> dict[str, Any]:
-    """One realistic, distinct indicator (``i`` makes its observable unique)."""
-    kind = _KINDS[i % 4]
-    family = rng.choice(_FAMILIES)
-    if kind == "ipv4":
-        value = f"{(i >> 16) % 200 + 23}.{(i >> 8) & 255}.{i & 255}.{rng.randrange(1, 255)}"
-        pattern = f"[ipv4-addr:value = '{value}']"
-        name = f"{family} C2 server {value}"
-        description = f"IPv4 address seen serving {family} command and control to member banks."
-    elif kind == "domain":
-        value = _domain(rng, i)
-        pattern = f"[domain-name:value = '{value}']"
-        name = f"Phishing domain {value}"
-        description = f"Domain registered to harvest online-banking credentials; linked to {family} campaigns."
-    elif kind == "url":
-        value = f"https://{_domain(rng, i)}/{rng.choice(_PATHS)}?id={rng.getrandbits(32):08x}"
-        pattern = f"[url:value = '{value}']"
-        name = f"Malicious URL delivering {family}"
-        description = f"URL observed in {family} malspam sent to finance staff; downloads the first stage."
-    else:
-        value = f"{rng.getrandbits(256):064x}"
-        pattern = f"[file:hashes.'SHA-256' = '{value}']"
-        name = f"{family} sample {value[:12]}"
-        description = f"SHA-256 of a {family} loader recovered during incident response at a member."
-    created = _T0 + rng.randrange(_SPAN)
-    created_ms = rng.randrange(1000)
-    modified = created + rng.choice((0, 0, 0, 3600, 86_400, 7 * 86_400))
-    labels = rng.sample(_LABELS, rng.choice((1, 1, 2)))
-    obj: dict[str, Any] = {
-        "type": "indicator",
-        "spec_version": "2.1",
-        "id": f"indicator--{uuid.UUID(int=rng.getrandbits(128), version=4)}",
-        "created_by_ref": ORG_IDENTITY,
-        "created": _ts(created, created_ms),
-        "modified": _ts(modified, created_ms),
-        "name": name,
-        "description": description,
-        "indicator_types": [rng.choice(_INDICATOR_TYPES)],
-        "pattern": pattern,
-        "pattern_type": "stix",
-        "pattern_version": "2.1",
-        "valid_from": _ts(created, created_ms),
-        "labels": labels,
-        "confidence": rng.choice((50, 60, 70, 80, 85, 90, 95)),
-        "object_marking_refs": [TLP_GREEN],
-    }
-    if rng.random() < 0.5:
-        obj["valid_until"] = _ts(created + 90 * 86_400, created_ms)
-    return obj
-
-
-def write_bundle(path: Path, count: int) -> int:
-    """Stream ``count`` indicators into a bundle file (memory stays flat); returns its size in bytes."""
-    rng = random.Random(SEED)
-    with path.open("wb") as fh:
-        fh.write(b'{"type":"bundle","id":"bundle--' + str(uuid.UUID(int=rng.getrandbits(128), version=4)).encode()
-                 + b'","objects":[\n')
-        for i in range(count):
-            if i:
-                fh.write(b",\n")
-            fh.write(orjson.dumps(indicator(rng, i)))
-        fh.write(b"\n]}\n")
-    return path.stat().st_size
-
-
-def read_bundle(path: Path) -> list[dict[str, Any]]:
-    return orjson.loads(path.read_bytes())["objects"]  # type: ignore[no-any-return]
-
-
-# --- stores ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Store:
-    kind: str
-    settings: Settings
-    engine: Engine
-    org_id: int
-    user_id: int
-    schema: str | None = None  # PostgreSQL: the schema holding this store
-
-
-class Stores:
-    """Fresh, migrated stores with one organisation and one analyst; removed on close."""
-
-    def __init__(self, tmp: Path, pg_url: str) -> None:
-        self.tmp = tmp
-        self.pg_url = pg_url
-        self.live: list[Store] = []
-        self.n = 0
-
-    def fresh(self, kind: str) -> Store:
-        self.n += 1
-        schema = None
-        if kind == "sqlite":
-            settings = Settings(home=self.tmp / f"sqlite-{self.n}", database_url=None)
-        else:
-            schema = f"bench_{secrets.token_hex(6)}"
-            with self._admin() as conn, conn.begin():
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            url = make_url(self.pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
-            settings = Settings(home=self.tmp / f"pg-{self.n}", database_url=url.render_as_string(hide_password=False))
-        engine = make_engine(settings)
-        store = Store(kind, settings, engine, 0, 0, schema)
-        self.live.append(store)
-        migrate(engine)
-        with transaction(engine) as conn:
-            org = accounts.create_organisation(conn, name=ORG_NAME, short_name="BENCH", country="NO",
-                                               sector_type="bank")
-            user = accounts.create_user(conn, email="analyst@bench.example", organisation=org["id"], role="analyst")
-        store.org_id, store.user_id = org["id"], user["id"]
-        return store
-
-    def drop(self, store: Store) -> None:
-        store.engine.dispose()
-        if store.schema is not None:
-            with self._admin() as conn, conn.begin():
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE'))
-        else:
-            shutil.rmtree(store.settings.home, ignore_errors=True)
-        self.live.remove(store)
-
-    @contextmanager
-    def _admin(self) -> Iterator[Any]:
-        engine = create_engine(self.pg_url)
-        try:
-            with engine.connect() as conn:
-                yield conn
-        finally:
-            engine.dispose()
-
-    def postgres_version(self) -> str:
-        try:
-            with self._admin() as conn:
-                return str(conn.execute(text("SHOW server_version")).scalar_one()).split()[0]
-        except OperationalError as exc:
-            raise SystemExit(f"PostgreSQL is not reachable ({exc.orig}); pass --postgres-url or --store sqlite") from None
-
-    def close(self) -> None:
-        for store in list(self.live):
-            self.drop(store)
 
 
 # --- the two runs ---------------------------------------------------------------------------
@@ -258,46 +78,6 @@ def run_nordcert(store: Store, bundle: Path, count: int) -> Timing:
     if result.created != count:
         raise SystemExit(f"nordcert stored {result.created} of {count} objects")
     return timing
-
-
-_PATTERN_KINDS = {"ipv4-addr": "ipv4", "domain-name": "domain", "url": "url", "file": "sha256"}
-
-
-def raw_rows(objects: list[dict[str, Any]], store: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The stix_objects, object_labels and observables rows nordcert writes for these objects
-    (TLP:GREEN, new ids; the generator's values are already in their normal form)."""
-    first = now_us()
-    rows: list[dict[str, Any]] = []
-    labels: list[dict[str, Any]] = []
-    for i, obj in enumerate(objects):
-        date_added = first + i
-        rows.append({
-            "date_added": date_added,
-            "stix_id": obj["id"],
-            "type": obj["type"],
-            "spec_version": obj["spec_version"],
-            "modified": timestamp_us(obj["modified"]),
-            "created": timestamp_us(obj["created"]),
-            "is_latest": True,
-            "revoked": False,
-            "valid_until": timestamp_us(obj["valid_until"]) if "valid_until" in obj else None,
-            "creator_org_id": store.org_id,
-            "submitted_by": store.user_id,
-            "tlp": int(Tlp.GREEN),
-            "group_id": None,
-            "anonymous": False,
-            "has_recipients": False,
-            "name": obj["name"],
-            "description": obj["description"],
-            "body": orjson.dumps(obj).decode(),
-        })
-        for label in dict.fromkeys(obj["labels"]):
-            labels.append({"date_added": date_added, "label": label[:250]})
-        pattern = obj["pattern"]
-        kind = _PATTERN_KINDS[pattern[1:pattern.index(":")]]
-        value = pattern[pattern.index("'") + 1:pattern.rindex("'")]
-        labels.append({"date_added": date_added, "kind": kind, "value": value, "warninglists": None, "_obs": True})
-    return rows, labels
 
 
 def run_raw(store: Store, rows: list[dict[str, Any]], labels: list[dict[str, Any]]) -> Timing:
@@ -437,10 +217,6 @@ def versions(stores: Stores, kinds: list[str]) -> dict[str, str]:
     if "postgres" in kinds:
         out["postgresql"] = stores.postgres_version()
     return out
-
-
-def memory_gib() -> float:
-    return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
 
 
 def main(argv: list[str] | None = None) -> int:

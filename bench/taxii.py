@@ -5,7 +5,7 @@
                           [--latency-budget 60] [--samples 500] [--batch 1000] [--limit 1000]
                           [--phase-timeout 1800]
 
-For every N in ``--counts`` (distinct, realistic STIX 2.1 indicators from ``bench/ingest.py``'s
+For every N in ``--counts`` (distinct, realistic STIX 2.1 indicators from ``bench/_data.py``'s
 generator, fixed seed) and each server, on a fresh server process (one server runs at a time):
 
 1. add: POST the N objects as TAXII envelopes of ``--batch`` objects
@@ -51,11 +51,9 @@ import platform
 import random
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -66,129 +64,12 @@ import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _servers import HOST, BenchError, Server, clean_env, free_port
-from ingest import SEED, indicator  # the bulk-ingest benchmark's generator
+from _data import SEED, indicator  # the benchmarks' generator
+from _servers import BenchError, Server, memory_gib
+from _taxii_report import compare, print_report
+from _taxii_targets import TAXII, Target, start_bare, start_medallion, start_nordcert
 
-TAXII = "application/taxii+json;version=2.1"
-TARGET_VS_MEDALLION = 10.0
-TARGET_VS_LIMIT = 1 / 3
 SERVERS = ("medallion", "nordcert")
-BENCH_EMAIL = "analyst@bench.example"
-MEDALLION_USER, MEDALLION_PASSWORD = "bench", "bench-secret"
-
-
-@dataclass
-class Target:
-    """Where a TAXII server keeps the benchmark's collection, and how to authenticate."""
-
-    name: str
-    server: Server
-    objects_path: str  # .../collections/<id>/objects/
-    status_path: str  # .../status/
-    headers: dict[str, str]
-    auth: tuple[str, str] | None = None
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.server.base, headers={"Accept": TAXII, **self.headers}, auth=self.auth,
-                            timeout=httpx.Timeout(600.0, connect=10.0))
-
-
-def _cli(home: Path, *args: str) -> Any:
-    """One ``nordcert --instance HOME ... --json`` command; its JSON output."""
-    argv = [sys.executable, "-m", "nordcert", "--instance", str(home), *args, "--json"]
-    done = subprocess.run(argv, check=False, capture_output=True, env=clean_env(), timeout=120, stdin=subprocess.DEVNULL)
-    if done.returncode != 0:
-        raise BenchError(f"nordcert {' '.join(args)} failed:\n{done.stderr.decode(errors='replace')}")
-    return orjson.loads(done.stdout)
-
-
-def start_nordcert(stack: contextlib.ExitStack, tmp: Path) -> Target:
-    home = tmp / f"nordcert-{uuid.uuid4().hex[:8]}"
-    _cli(home, "init")
-    _cli(home, "org", "add", "Bench Bank ASA", "--country", "NO", "--type", "bank", "--short", "BENCH")
-    _cli(home, "user", "add", BENCH_EMAIL, "--org", "BENCH", "--role", "analyst")
-    token = _cli(home, "token", "create", BENCH_EMAIL, "--label", "bench")["token"]
-    coll = _cli(home, "collection", "add", "Bench", "--kind", "sector", "--read-all", "--write-all")["id"]
-    port = free_port()
-    server = Server("nordcert", [sys.executable, "-m", "nordcert", "--instance", str(home), "serve",
-                                 "--host", HOST, "--port", str(port)], home.with_suffix(".log"), port)
-    stack.callback(server.stop)
-    server.start("/taxii2/")
-    return Target("nordcert", server, f"/taxii2/api/collections/{coll}/objects/", "/taxii2/api/status/",
-                  {"Authorization": f"Bearer {token}"})
-
-
-def start_medallion(stack: contextlib.ExitStack, tmp: Path) -> Target:
-    folder = tmp / f"medallion-{uuid.uuid4().hex[:8]}"
-    folder.mkdir()
-    port = free_port()
-    coll = str(uuid.uuid4())
-    data = {
-        "/discovery": {"title": "medallion (bench)", "description": "bench", "default": f"http://{HOST}:{port}/bench/",
-                       "api_roots": [f"http://{HOST}:{port}/bench/"]},
-        "bench": {
-            "information": {"title": "Bench", "description": "bench", "versions": [TAXII],
-                            "max_content_length": 256 * 1024 * 1024},
-            "status": [],
-            "collections": [{"id": coll, "title": "Bench", "description": "", "can_read": True, "can_write": True,
-                             "media_types": ["application/stix+json;version=2.1"], "objects": [], "manifest": []}],
-        },
-    }
-    (folder / "data.json").write_bytes(orjson.dumps(data))
-    config = {
-        # session_timeout: how long a 'next' stays valid (default 30 s, too short to page through 50k objects).
-        "backend": {"module": "medallion.backends.memory_backend", "module_class": "MemoryBackend",
-                    "filename": str(folder / "data.json"), "session_timeout": 24 * 3600},
-        "users": {MEDALLION_USER: MEDALLION_PASSWORD},
-        "taxii": {"max_page_size": 10_000},
-    }
-    (folder / "config.json").write_bytes(orjson.dumps(config))
-    server = Server("medallion", [sys.executable, "-m", "medallion.scripts.run", "--host", HOST, "--port", str(port),
-                                  "--log-level", "WARN", str(folder / "config.json")], folder / "server.log", port,
-                    cwd=folder)
-    stack.callback(server.stop)
-    server.start("/taxii2/")
-    return Target("medallion", server, f"/bench/collections/{coll}/objects/", "/bench/status/", {},
-                  (MEDALLION_USER, MEDALLION_PASSWORD))
-
-
-_BARE_APP = r"""
-import sys
-import orjson
-import uvicorn
-from starlette.applications import Starlette
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-
-PAGE = open(sys.argv[2], "rb").read()
-MEDIA = "application/taxii+json;version=2.1"
-
-async def hello(request):
-    return JSONResponse({"hello": "world"})
-
-async def page(request):
-    return Response(PAGE, media_type=MEDIA)
-
-async def add(request):
-    n = len(orjson.loads(await request.body())["objects"])
-    return Response(orjson.dumps({"status": "complete", "success_count": n}), status_code=202, media_type=MEDIA)
-
-app = Starlette(routes=[Route("/hello", hello), Route("/page", page), Route("/add", add, methods=["POST"])])
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="info")
-"""
-
-
-def start_bare(stack: contextlib.ExitStack, tmp: Path, page: bytes) -> Server:
-    (tmp / "page.json").write_bytes(page)
-    port = free_port()
-    server = Server("bare", [sys.executable, "-c", _BARE_APP, str(port), str(tmp / "page.json")],
-                    tmp / "bare.log", port)
-    stack.callback(server.stop)
-    server.start("/hello")
-    return server
-
-
-# --- the measurements -----------------------------------------------------------------------
 
 
 @dataclass
@@ -432,98 +313,6 @@ def _median_run(runs: list[Run]) -> dict[str, Any]:
     return out
 
 
-def compare(m: dict[str, Any], n: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
-    """nordcert / medallion for each figure, and nordcert / each physical limit."""
-    def ratio(a: float, b: float) -> float:
-        return round(a / b, 4) if b else float("inf")
-
-    vs = {k: ratio(n[k], m[k]) for k in ("add_objects_per_s", "read_objects_per_s", "get_p50_ms", "get_p99_ms",
-                                          "get_requests_per_s", "peak_rss_mib")}
-    to_limit = {
-        "read_vs_orjson": ratio(n["read_objects_per_s"], limits["orjson_objects_per_s"]),
-        "read_vs_bare_page": ratio(n["read_objects_per_s"], limits["page_objects_per_s"]),
-        "get_vs_hello": ratio(n["get_requests_per_s"], limits["hello_requests_per_s"]),
-        "add_vs_bare_add": ratio(n["add_objects_per_s"], limits["add_objects_per_s"]),
-    }
-    # A cut medallion read gives a lower bound of the ratio (its rate is an upper bound).
-    return {
-        "nordcert_over_medallion": vs,
-        "read_ratio_is_lower_bound": m["read_rate_is_upper_bound"],
-        "meets_add_target": vs["add_objects_per_s"] >= TARGET_VS_MEDALLION,
-        "meets_read_target": vs["read_objects_per_s"] >= TARGET_VS_MEDALLION,
-        "nordcert_over_limit": to_limit,
-        "meets_limit_target": {k: v >= TARGET_VS_LIMIT for k, v in to_limit.items()},
-    }
-
-
-def print_report(report: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(width=max(Console().width, 120))
-
-    def mark(ok: bool, text: str) -> str:
-        return f"[green]{text}[/]" if ok else f"[red]{text}[/]"
-
-    for block in report["results"]:
-        m, n, c = block["medallion"], block["nordcert"], block["comparison"]
-        vs = c["nordcert_over_medallion"]
-        count = block["objects"]
-        table = Table(title=f"TAXII 2.1, {count:,} indicators: medallion {report['versions']['medallion']} "
-                            f"vs nordcert {report['versions']['nordcert']} (medians of {report['repeat']})")
-        for col in ("figure", "medallion", "nordcert", "nordcert / medallion", "target"):
-            table.add_column(col, justify="left" if col in ("figure", "target") else "right")
-        read_note = " (upper bound)" if m["read_rate_is_upper_bound"] else ""
-        lower = "≥ " if m["read_rate_is_upper_bound"] else ""
-        table.add_row("add, objects/s", f"{m['add_objects_per_s']:,.0f}", f"{n['add_objects_per_s']:,.0f}",
-                      mark(c["meets_add_target"], f"{vs['add_objects_per_s']:,.1f}×"), "≥ 10×")
-        table.add_row("paginated read, objects/s", f"{m['read_objects_per_s']:,.1f}{read_note}",
-                      f"{n['read_objects_per_s']:,.0f}",
-                      mark(c["meets_read_target"], f"{lower}{vs['read_objects_per_s']:,.1f}×"), "≥ 10×")
-        table.add_row("single GET p50, ms", f"{m['get_p50_ms']:,.2f}", f"{n['get_p50_ms']:,.2f}",
-                      f"{vs['get_p50_ms']:.3f}×", "lower is better")
-        table.add_row("single GET p99, ms", f"{m['get_p99_ms']:,.2f}", f"{n['get_p99_ms']:,.2f}",
-                      f"{vs['get_p99_ms']:.3f}×", "lower is better")
-        table.add_row("single GET, requests/s", f"{m['get_requests_per_s']:,.1f}", f"{n['get_requests_per_s']:,.0f}",
-                      f"{vs['get_requests_per_s']:,.1f}×", "")
-        table.add_row("server peak RSS, MiB", f"{m['peak_rss_mib']:,.0f}", f"{n['peak_rss_mib']:,.0f}",
-                      f"{vs['peak_rss_mib']:.2f}×", "lower is better")
-        console.print(table)
-        console.print(f"  GET samples: medallion {m['get_samples']:.0f}, nordcert {n['get_samples']:.0f}; "
-                      f"read: medallion {m['read_objects']:,.0f} of {count:,} objects in {m['read_seconds']:.1f} s"
-                      + ("" if m["read_complete"] else f" (cut at --medallion-max {report['medallion_max_s']:.0f} s: "
-                         f"its full read takes longer, so {count:,} / {m['read_seconds']:.0f} s is an upper bound "
-                         "of its rate)")
-                      + f"; load average at start: medallion {m.get('load_1min', '-')}, "
-                        f"nordcert {n.get('load_1min', '-')}")
-        lim = block["limits"]
-        to = c["nordcert_over_limit"]
-        ok = c["meets_limit_target"]
-        table = Table(title=f"nordcert against the physical limits, {count:,} indicators")
-        for col in ("figure", "nordcert", "limit", "nordcert / limit"):
-            table.add_column(col, justify="left" if col == "figure" else "right")
-        table.add_row("read vs in-memory orjson of the same pages, objects/s", f"{n['read_objects_per_s']:,.0f}",
-                      f"{lim['orjson_objects_per_s']:,.0f}", mark(ok["read_vs_orjson"], f"{to['read_vs_orjson']:.1%}"))
-        table.add_row("read vs bare uvicorn serving a ready page, objects/s", f"{n['read_objects_per_s']:,.0f}",
-                      f"{lim['page_objects_per_s']:,.0f}",
-                      mark(ok["read_vs_bare_page"], f"{to['read_vs_bare_page']:.1%}"))
-        table.add_row("single GET vs bare hello-world, requests/s", f"{n['get_requests_per_s']:,.0f}",
-                      f"{lim['hello_requests_per_s']:,.0f}", mark(ok["get_vs_hello"], f"{to['get_vs_hello']:.1%}"))
-        table.add_row("add vs bare uvicorn parsing the envelope, objects/s", f"{n['add_objects_per_s']:,.0f}",
-                      f"{lim['add_objects_per_s']:,.0f}", mark(ok["add_vs_bare_add"], f"{to['add_vs_bare_add']:.1%}"))
-        console.print(table)
-    console.print("targets: nordcert ≥ 10× medallion on add and read; ≥ 33 % of each physical limit (green/red)")
-    v = report["versions"]
-    console.print(f"Python {v['python']}, medallion {v['medallion']} (memory backend, Flask {v['flask']} / Werkzeug "
-                  f"{v['werkzeug']} threaded server), nordcert {v['nordcert']} (uvicorn {v['uvicorn']}, FastAPI "
-                  f"{v['fastapi']}, Starlette {v['starlette']}, SQLAlchemy {v['sqlalchemy']}, SQLite {v['sqlite']}, "
-                  f"synchronous=FULL), httpx {v['httpx']}, orjson {v['orjson']}")
-    mach = report["machine"]
-    console.print(f"machine: {mach['cpus']} CPUs, {mach['memory_gib']} GiB, load average (1 min) "
-                  f"{mach['load_average_1min']['start']} at start, {mach['load_average_1min']['end']} at end; "
-                  f"total {report['seconds']:.0f} s")
-
-
 def _version(dist: str) -> str:
     try:
         return importlib.metadata.version(dist)
@@ -538,10 +327,6 @@ def versions() -> dict[str, str]:
     for dist in ("medallion", "flask", "werkzeug", "uvicorn", "fastapi", "starlette", "sqlalchemy", "httpx", "orjson"):
         out[dist] = _version(dist)
     return out
-
-
-def memory_gib() -> float:
-    return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
 
 
 def _counts(text: str) -> list[int]:
