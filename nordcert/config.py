@@ -70,6 +70,18 @@ class Settings(BaseSettings):
         le=100_000,
         description="Objects validated and written per bulk statement during ingest.",
     )
+    federation_page_size: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000,
+        description="Objects per page pulled from, and per batch pushed to, a federation peer.",
+    )
+    worker_threads: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Peers `nordcert worker` syncs at the same time (a slow peer never holds up the others).",
+    )
     max_request_bytes: int = Field(
         default=200 * 1024 * 1024,
         ge=1024,

@@ -15,6 +15,10 @@ against a plain oracle of the table by property-based tests.
 The creator organisation always sees its own objects; CERT staff (``cert_admin``) see everything.
 AMBER+STRICT without a group has no audience beyond the creator (and CERT staff): untagged
 audiences are never widened.
+
+A federation peer (another national instance, role ``peer``) reads what federation may forward to it
+and nothing else: CLEAR and GREEN, and AMBER of the sharing groups its organisation belongs to here.
+Never AMBER without a group, AMBER+STRICT or RED, whatever groups or recipient lists name it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ class Role(enum.StrEnum):
     ANALYST = "analyst"
     READER = "reader"
     RISK_OFFICER = "risk_officer"
+    #: The service account through which a federation peer (another national instance) reads and writes.
+    PEER = "peer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,8 @@ def visible(item: Sharing, reader: Reader | None) -> bool:
         return item.tlp is Tlp.CLEAR
     if reader.is_cert_staff:
         return True
+    if reader.role is Role.PEER:
+        return may_forward(item, reader.group_ids)
     if item.creator_org_id is not None and item.creator_org_id == reader.organisation_id:
         return True
     if item.tlp <= Tlp.GREEN:
@@ -89,6 +97,8 @@ def visible_clause(reader: Reader | None, table: Table, recipients: Table) -> Co
         return c.tlp == int(Tlp.CLEAR)
     if reader.is_cert_staff:
         return true()
+    if reader.role is Role.PEER:
+        return forward_clause(reader.group_ids, table)
     groups = sorted(reader.group_ids)
     named = exists(
         select(recipients.c.date_added).where(
@@ -114,7 +124,7 @@ def countable(item: Sharing, reader: Reader | None) -> bool:
     """
     if visible(item, reader):
         return True
-    return reader is not None and item.tlp is Tlp.AMBER
+    return reader is not None and reader.role is not Role.PEER and item.tlp is Tlp.AMBER
 
 
 def creator_visible(item: Sharing, reader: Reader | None) -> bool:
@@ -133,6 +143,19 @@ def may_forward(item: Sharing, peer_group_ids: Iterable[int]) -> bool:
     if item.tlp is Tlp.AMBER:
         return item.group_id is not None and item.group_id in set(peer_group_ids)
     return False
+
+
+def forward_clause(peer_group_ids: Iterable[int], table: Table, max_tlp: Tlp = Tlp.AMBER) -> ColumnElement[bool]:
+    """The SQL form of :func:`may_forward` for rows of ``table``, optionally capped at ``max_tlp``.
+
+    A peer configured for less than AMBER gets CLEAR (and GREEN) only, whatever its groups.
+    """
+    c = table.c
+    cap = min(max_tlp, Tlp.GREEN)
+    groups = sorted(peer_group_ids)
+    if max_tlp < Tlp.AMBER or not groups:
+        return c.tlp <= int(cap)
+    return or_(c.tlp <= int(cap), and_(c.tlp == int(Tlp.AMBER), c.group_id.in_(groups)))
 
 
 def may_modify(item: Sharing, reader: Reader) -> bool:

@@ -3,7 +3,8 @@
 Kinds: ``sector`` (everything the reader may see), ``group`` (one sharing group's objects; writes
 are shared with that group), ``outbox`` (one organisation's own objects), ``fraud`` (the objects
 holding a fraud observable: IBAN, BIC, card BIN, wallet or phone number; fraud SCOs and the
-indicators on them, latest versions). The sharing policy
+indicators on them, latest versions), ``federation`` (what may cross to the federation peer that
+reads it, every version, each with its provenance; see nordcert.federation). The sharing policy
 still filters every object a collection returns.
 """
 
@@ -19,13 +20,18 @@ from nordcert.accounts import service as accounts
 from nordcert.accounts.service import require_cert_admin
 from nordcert.clock import now_us
 from nordcert.errors import Conflict, Invalid, NotFound
+from nordcert.federation.outgoing import peer_view
+from nordcert.federation.peers import peer_of_organisation
 from nordcert.intel.tables import stix_objects
 from nordcert.observables.kinds import FRAUD_KINDS
 from nordcert.observables.tables import observables
-from nordcert.sharing.policy import Reader
+from nordcert.sharing.policy import Reader, Role
+from nordcert.sharing.tlp import Tlp
 from nordcert.taxii.tables import taxii_collection_access, taxii_collections
 
 KINDS = ("sector", "group", "outbox", "fraud")
+#: Made by ``nordcert federation peer add``, not by hand.
+FEDERATION = "federation"
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,9 @@ class Collection:
     organisation_id: int | None
     can_read: bool
     can_write: bool
+    #: For a federation collection read by a peer: the peer's instance identity and its TLP cap.
+    peer_instance: str | None = None
+    peer_max_tlp: Tlp = Tlp.AMBER
 
     def as_taxii(self) -> dict[str, Any]:
         """The collection resource (TAXII 2.1 §5.2.1)."""
@@ -56,6 +65,12 @@ class Collection:
         An outbox names its owner as the creator of everything in it, so it leaves out the owner's
         anonymous submissions for everyone who may not know who made them.
         """
+        if self.kind == FEDERATION:
+            if self.peer_instance is not None:
+                return peer_view(self.peer_instance, sorted(reader.group_ids), self.peer_max_tlp)
+            # CERT staff see what may leave to some peer: CLEAR, GREEN and AMBER with a group.
+            return or_(stix_objects.c.tlp <= int(Tlp.GREEN),
+                       and_(stix_objects.c.tlp == int(Tlp.AMBER), stix_objects.c.group_id.is_not(None)))
         if self.kind == "group":
             return stix_objects.c.group_id == self.group_id
         if self.kind == "fraud":
@@ -167,26 +182,35 @@ _WITH_RIGHTS = (
 _ONE_WITH_RIGHTS = _WITH_RIGHTS.where(taxii_collections.c.id == bindparam("collection_id"))
 
 
-def _visible(row: Any, reader: Reader) -> Collection | None:
+def _visible(conn: Connection, row: Any, reader: Reader) -> Collection | None:
     can_read = reader.is_cert_staff or row.read_all or bool(row.can_read)
     can_write = reader.is_cert_staff or row.write_all or bool(row.can_write)
+    peer_instance, peer_max_tlp = None, Tlp.AMBER
+    if row.kind == FEDERATION and not reader.is_cert_staff:
+        # Only an enabled peer's service account, whatever rights rows say.
+        peer = peer_of_organisation(conn, reader.organisation_id) if reader.role is Role.PEER else None
+        if peer is None:
+            return None
+        peer_instance, peer_max_tlp = peer.instance_id, peer.max_tlp
+    elif reader.role is Role.PEER:
+        return None  # a peer's service account sees the federation collection only
     if not (can_read or can_write):
         return None
     return Collection(row.id, row.title, row.description, row.kind, row.group_id, row.organisation_id,
-                      can_read, can_write)
+                      can_read, can_write, peer_instance, peer_max_tlp)
 
 
 def for_reader(conn: Connection, reader: Reader) -> list[Collection]:
     """The collections ``reader`` may read or write (TAXII 2.1 §5.1 lists only those)."""
     rows = conn.execute(_WITH_RIGHTS, {"organisation_id": reader.organisation_id}).all()
-    return [c for c in (_visible(r, reader) for r in rows) if c is not None]
+    return [c for c in (_visible(conn, r, reader) for r in rows) if c is not None]
 
 
 def get_for_reader(conn: Connection, reader: Reader, collection_id: str) -> Collection:
     """A collection the reader has some right on; a collection they have none on does not exist for them."""
     row = conn.execute(_ONE_WITH_RIGHTS, {"organisation_id": reader.organisation_id,
                                           "collection_id": collection_id}).first()
-    found = _visible(row, reader) if row is not None else None
+    found = _visible(conn, row, reader) if row is not None else None
     if found is None:
         raise NotFound(f"no collection {collection_id}")
     return found

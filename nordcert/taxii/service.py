@@ -24,13 +24,16 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from nordcert.clock import now_us
 from nordcert.config import Settings
 from nordcert.errors import Forbidden, Invalid, NordcertError, NotFound
+from nordcert.federation.incoming import note_received, receive
+from nordcert.federation.outgoing import wire_bodies
+from nordcert.federation.peers import peer_of_organisation
 from nordcert.intel.ingest import Submission, ingest, submission_for
 from nordcert.intel.tables import object_labels, object_recipients, stix_objects
 from nordcert.intel.validate import ObjectError, format_timestamp, timestamp_us
 from nordcert.sharing import policy
-from nordcert.sharing.policy import Reader, Sharing
+from nordcert.sharing.policy import Reader, Role, Sharing
 from nordcert.sharing.tlp import Tlp
-from nordcert.taxii.collections import Collection
+from nordcert.taxii.collections import FEDERATION, Collection
 from nordcert.taxii.tables import taxii_status
 
 DEFAULT_LIMIT = 1000
@@ -214,7 +217,10 @@ def get_objects(conn: Connection, reader: Reader, coll: Collection, match: Match
     """Objects of a collection (TAXII 2.1 §5.4), their JSON bodies ready to send."""
     _require_read(coll)
     page = _page(conn, reader, coll, match, "objects", limit, next_)
-    page.bodies = [_body(r, reader, settings) if r.anonymous else r.body for r in page.rows]
+    if coll.kind == FEDERATION:  # each object with its provenance, for the peer's sync
+        page.bodies = [b.decode() for b in wire_bodies(conn, [r.date_added for r in page.rows], settings)]
+    else:
+        page.bodies = [_body(r, reader, settings) if r.anonymous else r.body for r in page.rows]
     return page
 
 
@@ -284,10 +290,15 @@ def delete_object(conn: Connection, reader: Reader, coll: Collection, stix_id: s
     return len(keys)
 
 
-def submission_for_collection(conn: Connection, reader: Reader, coll: Collection) -> Submission:
-    """What adding to a collection shares: a group collection's objects go to its group."""
+def submission_for_collection(conn: Connection, reader: Reader, coll: Collection) -> Submission | None:
+    """What adding to a collection shares: a group collection's objects go to its group. None for the
+    federation collection: each object there carries its own origin and sharing."""
     if not coll.can_write:
         raise Forbidden(f"you may not write to collection {coll.id}")
+    if coll.kind == FEDERATION:
+        if reader.role is not Role.PEER:
+            raise Forbidden("only federation peers write to the federation collection")
+        return None
     if coll.kind == "group":
         sub = submission_for(conn, reader, group=coll.group_id)
     else:
@@ -296,17 +307,34 @@ def submission_for_collection(conn: Connection, reader: Reader, coll: Collection
 
 
 def add_objects(conn: Connection, reader: Reader, coll: Collection, envelope: Any, settings: Settings,
-                sub: Submission) -> dict[str, Any]:
+                sub: Submission | None) -> dict[str, Any]:
     """Add an envelope's objects (TAXII 2.1 §5.4 POST); the status resource (§4.3.1).
 
     A batch is all or nothing: if any object is invalid, none is stored and every object is
-    reported as a failure (the invalid ones with their reason).
+    reported as a failure (the invalid ones with their reason). The federation collection is the
+    exception: a peer's objects are checked one by one (nordcert.federation.incoming).
     """
     if not isinstance(envelope, dict) or not isinstance(envelope.get("objects"), list):
         raise Invalid("the body must be a TAXII envelope: an object with an 'objects' list")
     objects = envelope["objects"]
     now = format_timestamp(_now())
     status_id = str(uuid.uuid4())
+    if sub is None:
+        peer = peer_of_organisation(conn, reader.organisation_id)
+        if peer is None:
+            raise Forbidden("only federation peers write to the federation collection")
+        originals = [_status_entry(o) for o in objects]  # before the provenance extension is taken off
+        got = receive(conn, peer, objects, settings)
+        note_received(conn, peer, got)
+        successes = [e for i, e in enumerate(originals) if i not in got.refused]
+        failures = [{**originals[i], "message": reason} for i, reason in sorted(got.refused.items())]
+    else:
+        successes, failures = _add_all_or_nothing(conn, objects, settings, sub)
+    return _save_status(conn, reader, coll, status_id, now, len(objects), successes, failures)
+
+
+def _add_all_or_nothing(conn: Connection, objects: list[Any], settings: Settings, sub: Submission
+                        ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     try:
         with conn.begin_nested():
             ingest(conn, objects, sub, settings)
@@ -321,11 +349,16 @@ def add_objects(conn: Connection, reader: Reader, coll: Collection, envelope: An
             _status_entry(o, bad.get(i, f"not stored: the envelope was rejected ({exc.message})"))
             for i, o in enumerate(objects)
         ]
+    return successes, failures
+
+
+def _save_status(conn: Connection, reader: Reader, coll: Collection, status_id: str, now: str, total: int,
+                 successes: list[dict[str, Any]], failures: list[dict[str, Any]]) -> dict[str, Any]:
     status = {
         "id": status_id,
         "status": "complete",
         "request_timestamp": now,
-        "total_count": len(objects),
+        "total_count": total,
         "success_count": len(successes),
         "successes": successes,
         "failure_count": len(failures),

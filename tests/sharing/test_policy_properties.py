@@ -16,15 +16,17 @@ from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 
 from nordcert.accounts.service import create_group, create_organisation
+from nordcert.intel.tables import stix_objects
 from nordcert.sharing.policy import (
     Reader,
     Role,
     Sharing,
     countable,
     creator_visible,
+    forward_clause,
     may_forward,
     may_modify,
     visible,
@@ -67,6 +69,8 @@ def oracle_visible(world: World, obj: Obj, who: Who) -> bool:
         return obj.tlp == Tlp.CLEAR  # without logging in: CLEAR only
     if who.role == Role.CERT_ADMIN:
         return True  # CERT staff see everything
+    if who.role == Role.PEER:  # a federation peer reads what may be forwarded to it, nothing else
+        return oracle_may_forward(obj, frozenset(g for g, members in enumerate(world.groups) if who.org in members))
     if obj.creator is not None and obj.creator == who.org:
         return True  # the creator organisation sees its own
     in_group = obj.group is not None and who.org in world.groups[obj.group]
@@ -92,7 +96,7 @@ def oracle_countable(world: World, obj: Obj, who: Who) -> bool:
     objects of groups it is not in; never AMBER+STRICT or RED outside their audience, nothing for the public."""
     if oracle_visible(world, obj, who):
         return True
-    return who.org is not None and obj.tlp == Tlp.AMBER
+    return who.org is not None and who.role != Role.PEER and obj.tlp == Tlp.AMBER
 
 
 def oracle_may_forward(obj: Obj, peer_groups: frozenset[int]) -> bool:
@@ -256,3 +260,20 @@ def test_visible_clause_selects_exactly_the_rows_the_table_allows(engine: Engine
         for who in readers_of(world):
             expected = {key for key, obj in rows if oracle_visible(world, obj, who)}
             assert visible_keys(conn, ids.reader(world, who)) == expected, who
+
+
+@given(world=worlds(), data=st.data())
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_forward_clause_selects_exactly_what_may_leave_for_a_peer(engine: Engine, world: World,
+                                                                 data: st.DataObject) -> None:
+    """Federation's SQL filter: what may_forward allows, capped at the peer's configured TLP."""
+    peer = data.draw(st.frozensets(st.sampled_from(range(len(world.groups)))) if world.groups else st.just(frozenset()))
+    max_tlp = data.draw(st.sampled_from([Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER]))
+    with rolled_back(engine) as conn:
+        ids = store_world(conn, world)
+        rows = list(enumerate(world.objects, start=1))
+        insert_items(conn, [(key, ids.sharing(obj)) for key, obj in rows])
+        clause = forward_clause([ids.groups[g] for g in peer], stix_objects, max_tlp)
+        got = set(conn.execute(select(stix_objects.c.date_added).where(clause)).scalars())
+        expected = {key for key, obj in rows if oracle_may_forward(obj, peer) and obj.tlp <= max_tlp}
+        assert got == expected, (peer, max_tlp)
