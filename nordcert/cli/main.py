@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from nordcert.cli import accounts as accounts_cli
 from nordcert.cli import export as export_cli
+from nordcert.cli import federation as federation_cli
 from nordcert.cli import intel as intel_cli
 from nordcert.cli import observables as observables_cli
 from nordcert.cli import server as server_cli
@@ -48,6 +49,7 @@ export_cli.register(app)
 observables_cli.register(app)
 server_cli.register(app)
 taxii_cli.register(app)
+federation_cli.register(app)
 
 
 def run() -> None:

@@ -332,3 +332,31 @@ def describe(conn: Connection, ref: str | int) -> dict[str, Any]:
 
 def count_peers(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(federation_peers)).scalar_one())
+
+
+def status(conn: Connection) -> list[dict[str, Any]]:
+    """Every peer's configuration and sync state, with what waits to go out and the lag.
+
+    ``pending_out``: versions that may go to the peer and that it has not confirmed yet (push peers);
+    ``lag_s``: how old the oldest of them is, or, for a pull-only peer, the time since the last success.
+    """
+    from nordcert.federation.outgoing import pending_count  # outgoing builds on this module
+
+    now = now_us()
+    out = []
+    for peer in all_peers(conn):
+        row = describe(conn, peer.id)
+        pending, oldest = pending_count(conn, peer, int(row["push_position"] or 0)) if peer.pushes else (0, None)
+        if oldest is not None:
+            lag = (now - oldest) / 1e6
+        elif row["last_success_at"] is not None:
+            lag = 0.0 if peer.pushes else (now - row["last_success_at"]) / 1e6
+        else:
+            lag = None
+        row["pending_out"] = pending
+        row["lag_s"] = None if lag is None else round(lag, 1)
+        row["state"] = ("disabled" if not peer.enabled else "syncing" if row["syncing"]
+                        else "failing" if row["failures"] else "never synced" if row["last_success_at"] is None
+                        else "ok")
+        out.append(row)
+    return out

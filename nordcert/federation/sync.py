@@ -71,13 +71,34 @@ def _lease_seconds(peer: Peer) -> int:
     return max(120, peer.timeout_s * 4)
 
 
+def _dead_here(owner: str | None) -> bool:
+    """Was the lease taken by a process of this machine that no longer runs (killed mid-sync)?"""
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def acquire(engine: Engine, peer: Peer, owner: str) -> bool:
-    """Take the peer for ``owner`` unless someone else holds an unexpired lease."""
+    """Take the peer for ``owner`` unless someone else holds an unexpired lease.
+
+    A lease left by a process of this machine that has died is taken over at once; one of another
+    machine ends when it expires (the holder renews it with every page).
+    """
     now = now_us()
     with transaction(engine) as conn:
+        holder = conn.execute(select(_fp.c.lease_owner, _fp.c.lease_until).where(_fp.c.id == peer.id)).one()
+        free = or_(_fp.c.lease_until.is_(None), _fp.c.lease_until < now, _fp.c.lease_owner == owner)
+        if holder.lease_owner and _dead_here(holder.lease_owner):
+            free = or_(free, _fp.c.lease_owner == holder.lease_owner)
         taken = conn.execute(
-            update(_fp).where(_fp.c.id == peer.id,
-                              or_(_fp.c.lease_until.is_(None), _fp.c.lease_until < now, _fp.c.lease_owner == owner))
+            update(_fp).where(_fp.c.id == peer.id, free)
             .values(lease_owner=owner, lease_until=now + _lease_seconds(peer) * _US, last_attempt_at=now)
         ).rowcount
     return bool(taken)
