@@ -37,7 +37,7 @@ def _exact(us: int | None) -> str:
 
 def _span(seconds: float) -> str:
     """A duration as an operator reads it at a glance: "45 s", "12 min", "3 h 5 min", "2 d 4 h"."""
-    s = int(round(abs(seconds)))
+    s = round(abs(seconds))
     if s < 60:
         return f"{s} s"
     if s < 3600:
