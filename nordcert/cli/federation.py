@@ -44,8 +44,7 @@ Direction = Annotated[Optional[str], typer.Option(  # noqa: UP045
 Interval = Annotated[Optional[int], typer.Option("--interval", help="Seconds between syncs.")]  # noqa: UP045
 Timeout = Annotated[Optional[int], typer.Option("--timeout", help="Seconds to wait for the peer.")]  # noqa: UP045
 
-_STATUS_COLS = ("name", "instance_name", "direction", "crosses", "state", "last_success", "lag", "pending_out",
-                "objects_in", "objects_out", "rejected_in", "failures", "last_error")
+_STATUS_COLS = ("name", "instance", "crosses", "state", "last_success", "lag", "pending", "in", "out", "refused")
 
 
 def _when(us: int | None) -> str:
@@ -57,8 +56,10 @@ def _when(us: int | None) -> str:
 def _table_row(p: dict[str, Any]) -> dict[str, Any]:
     lag = p.get("lag_s")
     return {**p, "crosses": " ".join([p["max_tlp"].upper(), *(f"+{g}" for g in p["groups"])]),
+            "instance": f"{p['instance_name']} ({p['country']}, {p['direction']})",
             "last_success": _when(p["last_success_at"]), "lag": "" if lag is None else f"{lag:.0f} s",
-            "last_error": (p["last_error"] or "")[:80] if p["failures"] or p["last_error"] else ""}
+            "pending": p.get("pending_out"), "in": p["objects_in"], "out": p["objects_out"],
+            "refused": p["rejected_in"]}
 
 
 @peer_app.command("add")
@@ -84,8 +85,7 @@ def peer_add(
     if as_json:
         emit_json(out)
         return
-    emit(_table_row({**out, "lag_s": None}), as_json=False, columns=("name", "instance_name", "url", "direction",
-                                                                    "crosses"))
+    emit(_table_row({**out, "lag_s": None}), as_json=False, columns=("name", "instance", "url", "crosses"))
     console.print(f"Federation collection here: {out['federation_collection']}")
     console.print("Token for the peer's operator (shown once; they run "
                   f"`nordcert federation peer add … --token …` or `peer update … --token …`):\n{out['inbound_token']}",
@@ -111,7 +111,7 @@ def peer_update(
                                 add_groups=list(add_group), remove_groups=list(remove_group), enabled=enabled,
                                 interval_s=interval, timeout_s=timeout)
     emit(out if as_json else _table_row({**out, "lag_s": None}), as_json=as_json,
-         columns=("name", "url", "direction", "crosses", "enabled", "token_set"))
+         columns=("name", "instance", "url", "crosses", "enabled", "token_set"))
 
 
 @peer_app.command("remove")
@@ -134,7 +134,11 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         console.print("No peers yet: nordcert federation peer add NAME --url URL --instance NAME --country CC")
         return
     emit([_table_row(r) for r in rows], as_json=False, columns=_STATUS_COLS, title="Federation peers")
-
+    for r in rows:
+        if r["last_error"]:
+            failing = f"{r['failures']} failed in a row, " if r["failures"] else ""
+            console.print(f"[red]{r['name']}[/]: {failing}last error {_when(r['last_error_at'])}: {r['last_error']}",
+                          highlight=False, soft_wrap=True)
 
 @federation_app.command("sync")
 def sync_now(

@@ -7,6 +7,13 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 
+class FederationMeta(BaseModel):
+    origin_instance: str = Field(description="the instance where the object was first shared")
+    origin_organisation: str | None = Field(description="its creator there; null when submitted anonymously")
+    received_from: str | None = Field(description="the peer that sent it here (null if that peer was removed)")
+    path: list[str] = Field(description="identities of the instances it passed through, origin first")
+
+
 class ObjectMeta(BaseModel):
     date_added: str = Field(description="when this server stored this version (strictly increasing)")
     tlp: str = Field(description="clear, green, amber, amber+strict or red")
@@ -16,6 +23,7 @@ class ObjectMeta(BaseModel):
     revoked: bool
     version: str | None = Field(description="the version's `modified` timestamp")
     recipients: list[str] | None = Field(default=None, description="named recipients (TLP:RED), shown to the creator")
+    federation: FederationMeta | None = Field(default=None, description="provenance of an object from a peer")
 
 
 class ObjectOut(BaseModel):

@@ -14,6 +14,8 @@ from nordcert.accounts.tables import organisations, sharing_groups
 from nordcert.clock import now_us
 from nordcert.config import Settings
 from nordcert.errors import Forbidden, Invalid, NotFound
+from nordcert.federation.tables import federation_peers
+from nordcert.federation.tables import object_provenance as _prov
 from nordcert.intel.ingest import Submission, ingest
 from nordcert.intel.tables import object_labels, object_recipients, stix_objects
 from nordcert.intel.validate import ObjectError, format_timestamp, timestamp_us
@@ -47,10 +49,13 @@ class Page:
 def _base_query() -> Select[Any]:
     return (
         select(_t, organisations.c.short_name.label("creator_short"), organisations.c.name.label("creator_name"),
-               sharing_groups.c.name.label("group_name"))
+               sharing_groups.c.name.label("group_name"), _prov.c.origin_instance_name, _prov.c.origin_org_name,
+               _prov.c.path.label("federation_path"), federation_peers.c.name.label("received_from"))
         .select_from(_t)
         .outerjoin(organisations, organisations.c.id == _t.c.creator_org_id)
         .outerjoin(sharing_groups, sharing_groups.c.id == _t.c.group_id)
+        .outerjoin(_prov, _prov.c.date_added == _t.c.date_added)
+        .outerjoin(federation_peers, federation_peers.c.id == _prov.c.received_from)
     )
 
 
@@ -180,6 +185,14 @@ def present(conn: Connection, row: Any, reader: Reader | None, settings: Setting
         "revoked": row["revoked"],
         "version": format_timestamp(row["modified"]) if row["modified"] else None,
     }
+    if row.get("federation_path"):
+        # It came from another instance: where from, through which instances, from which peer.
+        meta["federation"] = {
+            "origin_instance": row["origin_instance_name"],
+            "origin_organisation": row["origin_org_name"] if show_creator else None,
+            "received_from": row["received_from"],
+            "path": orjson.loads(row["federation_path"]),
+        }
     if row["has_recipients"] and reader is not None and policy.may_modify(sharing, reader):
         ids = sharing_of(conn, row).recipients
         meta["recipients"] = sorted(conn.execute(

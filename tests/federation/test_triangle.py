@@ -173,3 +173,20 @@ def test_every_pair_and_round_order_converges_to_the_same_state(triangle: tuple[
     for inst in (dk, no, se):
         assert {i for i, _ in inst.ids()} == {i for i, _ in expected}, inst.name
         assert inst.count() == 90
+
+
+def test_an_analyst_sees_where_a_federated_object_came_from(triangle: tuple[Instance, Instance, Instance]) -> None:
+    """The objects API shows the provenance: origin instance and organisation, the peer, the path."""
+    import httpx
+
+    from nordcert.accounts.service import create_token
+    dk, no, se = triangle
+    obj = indicator("provenance.example")
+    dk.submit(dk.members["DB"], [obj], tlp="amber", group=NORDIC)
+    sync_all((dk, no), rounds=1)
+    with transaction(no.engine) as conn:
+        token = create_token(conn, user=no.members["DNB"]).token
+    got = httpx.get(f"{no.url}/api/v1/objects/{obj['id']}", headers={"Authorization": f"Bearer {token}"}).json()
+    assert got["meta"]["federation"] == {"origin_instance": "nordcert-dk", "origin_organisation": "DB DK",
+                                         "received_from": "dk", "path": [dk.settings.instance_identity_id]}
+    assert got["meta"]["sharing_group"] == NORDIC and got["meta"]["tlp"] == "amber"
