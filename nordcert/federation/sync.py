@@ -117,7 +117,7 @@ def release(engine: Engine, peer: Peer, owner: str) -> None:
 
 def backoff_seconds(failures: int, interval_s: int) -> float:
     """The wait after ``failures`` failed syncs in a row, with ±20 % jitter so peers do not retry in step."""
-    base = min(BACKOFF_BASE_S * 2 ** max(failures - 1, 0), max(BACKOFF_MAX_S, float(interval_s)))
+    base: float = min(BACKOFF_BASE_S * 2.0 ** max(failures - 1, 0), max(BACKOFF_MAX_S, float(interval_s)))
     return base * random.uniform(0.8, 1.2)  # jitter, not secrecy
 
 
@@ -243,7 +243,8 @@ def _wait(client: httpx.Client, status_base: str, status: Any, timeout: float) -
         status, _ = _get(client, f"{status_base}{status.get('id')}/", {})
     if status.get("status") != "complete":
         raise RemoteError("the peer did not finish storing a batch in time; it is sent again next time")
-    return status
+    done: dict[str, Any] = status
+    return done
 
 
 def sync_peer(engine: Engine, settings: Settings, ref: str | int, *, owner: str | None = None,

@@ -5,6 +5,7 @@ object by object, with reasons, and the rest is stored."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -61,7 +62,7 @@ def bad_peer(behaviour: str) -> Iterator[str]:
         if behaviour == "server-error":
             return Response(b"boom", status_code=500)
         if behaviour == "slow":
-            time.sleep(3)
+            await asyncio.sleep(3)
             return JSONResponse({"more": False}, media_type=TAXII)
         if behaviour == "no-position":
             return JSONResponse({"more": False, "objects": [indicator("x.example")]}, media_type=TAXII)

@@ -180,7 +180,7 @@ def test_an_analyst_sees_where_a_federated_object_came_from(triangle: tuple[Inst
     import httpx
 
     from nordcert.accounts.service import create_token
-    dk, no, se = triangle
+    dk, no, _se = triangle
     obj = indicator("provenance.example")
     dk.submit(dk.members["DB"], [obj], tlp="amber", group=NORDIC)
     sync_all((dk, no), rounds=1)
