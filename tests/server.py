@@ -16,11 +16,11 @@ from nordcert.config import Settings
 
 
 @contextmanager
-def running_server(settings: Settings, engine: Engine) -> Iterator[str]:
-    """Serve the app on 127.0.0.1 (a free port) in a thread; yields its base URL."""
+def running_server(settings: Settings, engine: Engine, port: int = 0) -> Iterator[str]:
+    """Serve the app on 127.0.0.1 (``port``, or a free one) in a thread; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(create_app(settings, engine=engine), log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
