@@ -130,6 +130,7 @@ def import_all_tables() -> MetaData:
     """Import every capability's tables so :data:`metadata` is complete (migrations and tests use it)."""
     from nordcert.accounts import tables as _accounts  # noqa: F401
     from nordcert.federation import tables as _federation  # noqa: F401
+    from nordcert.incidents import tables as _incidents  # noqa: F401
     from nordcert.intel import tables as _intel  # noqa: F401
     from nordcert.observables import tables as _observables  # noqa: F401
     from nordcert.taxii import tables as _taxii  # noqa: F401

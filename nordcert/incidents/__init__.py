@@ -1,0 +1,1 @@
+"""DORA-shaped ICT incidents: classification as major, report deadlines, and the reports themselves."""
