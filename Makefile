@@ -28,3 +28,4 @@ bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/taxii.py
 	$(BIN)/python bench/lookup.py
+	$(BIN)/python bench/federation.py --store sqlite

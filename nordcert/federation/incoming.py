@@ -32,7 +32,6 @@ from nordcert.federation.tables import federation_peers as fp
 from nordcert.federation.tables import object_provenance, remote_organisations
 from nordcert.federation.wire import Provenance, WireError, detach
 from nordcert.intel.ingest import IngestResult, Submission, ingest
-from nordcert.intel.tables import stix_objects
 from nordcert.sharing.tlp import MARKING_TLP, TLP2_EXTENSION_ID, Tlp, tlp_of_markings
 
 _PUBLIC = frozenset({*MARKING_TLP, TLP2_EXTENSION_ID})
@@ -175,7 +174,7 @@ def receive(conn: Connection, peer: Peer, objects: list[Any], settings: Settings
     received_at = now_us()
     for (creator, tlp, group_id, anonymous), items in batches.items():
         sub = Submission(creator_org_id=creator, submitted_by=None, tlp=tlp, group_id=group_id, anonymous=anonymous)
-        result = ingest(conn, [o for _, o, _ in items], sub, settings, strict=False)
+        result = ingest(conn, [o for _, o, _ in items], sub, settings, strict=False, keep_ids=True)
         for r in result.rejections:
             out.refuse(items[r["index"]][0], r["id"], r["reason"], limit)
         out.rejected += result.rejected - len(result.rejections)  # refused beyond those listed
@@ -203,22 +202,20 @@ def _refusal(tlp: Tlp, marked: Tlp | None, prov: Provenance, peer: Peer, groups:
 
 def _record_provenance(conn: Connection, result: IngestResult, by_id: dict[Any, Provenance], peer: Peer,
                        received_at: int) -> None:
-    """Provenance rows for the versions ``result`` stored (its date_added range, all this transaction's)."""
-    if result.first_date_added is None or result.last_date_added is None:
-        return
-    t = stix_objects.c
-    stored = conn.execute(select(t.date_added, t.stix_id).where(t.date_added >= result.first_date_added,
-                                                                t.date_added <= result.last_date_added)).all()
+    """Provenance rows for the versions ``result`` stored (``keep_ids``: their ids and date_added)."""
     rows = []
-    for key, sid in stored:
+    paths: dict[int, str] = {}  # the objects of a page share a few provenances: encode each path once
+    for key, sid in zip(result.keys, result.ids, strict=True):
         prov = by_id.get(sid)
         if prov is None:
             continue
+        path = paths.get(id(prov))
+        if path is None:
+            path = paths[id(prov)] = orjson.dumps(prov.path).decode()
         rows.append({"date_added": key, "origin_instance": prov.origin_instance,
                      "origin_instance_name": prov.origin_instance_name[:200],
                      "origin_org_name": prov.origin_org["name"][:200] if prov.origin_org else None,
-                     "received_from": peer.id, "path": orjson.dumps(prov.path).decode(),
-                     "received_at": received_at})
+                     "received_from": peer.id, "path": path, "received_at": received_at})
     if rows:
         conn.execute(insert(object_provenance), rows)
 

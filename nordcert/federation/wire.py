@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from nordcert.config import NORDCERT_NAMESPACE
@@ -69,13 +70,21 @@ def _text(ext: dict[str, Any], key: str, *, required: bool = True) -> str | None
     return value
 
 
-def _identity(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value.startswith("identity--"):
-        raise WireError(f"federation extension: {what} must be an identity id, not {value!r:.60}")
+@lru_cache(maxsize=4096)
+def _is_identity(value: str) -> bool:
+    """``identity--<uuid>``? Cached: every object of a page names the same few instances."""
+    if not value.startswith("identity--"):
+        return False
     try:
         uuid.UUID(value.removeprefix("identity--"))
     except ValueError:
-        raise WireError(f"federation extension: {what} {value!r:.60} is not identity--<uuid>") from None
+        return False
+    return True
+
+
+def _identity(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not _is_identity(value):
+        raise WireError(f"federation extension: {what} must be an identity id (identity--<uuid>), not {value!r:.60}")
     return value
 
 

@@ -102,6 +102,8 @@ class IngestResult:
     first_date_added: int | None = None
     last_date_added: int | None = None
     ids: list[str] = field(default_factory=list)
+    #: With ``keep_ids``: the date_added of each stored version, in the order of ``ids``.
+    keys: list[int] = field(default_factory=list)
     indexed: int = 0
     #: Values that were not indexed (the objects are stored): (index, id, reason), the first few.
     warnings: list[dict[str, Any]] = field(default_factory=list)
@@ -130,6 +132,7 @@ class IngestResult:
         self.rejections.extend(other.rejections)
         self.warnings.extend(other.warnings)
         self.ids.extend(other.ids)
+        self.keys.extend(other.keys)
         if other.first_date_added is not None:
             self.first_date_added = self.first_date_added or other.first_date_added
             self.last_date_added = other.last_date_added
@@ -318,6 +321,7 @@ class _Writer:
         self.result.last_date_added = first + len(rows) - 1
         if self.keep_ids:
             self.result.ids.extend(r["stix_id"] for r in rows)
+            self.result.keys.extend(r["date_added"] for r in rows)
         if demote:
             self.conn.execute(
                 update(stix_objects)
