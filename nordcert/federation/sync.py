@@ -18,6 +18,7 @@ import random
 import socket
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,87 +152,128 @@ def _get(client: httpx.Client, url: str, params: dict[str, Any]) -> tuple[dict[s
     return doc, resp
 
 
+def _fetch(client: httpx.Client, url: str, params: dict[str, Any]) -> tuple[list[Any], bool, str | None, str | None]:
+    """One page: (objects, more, next, X-TAXII-Date-Added-Last), checked enough to resume safely."""
+    doc, resp = _get(client, url, params)
+    objects = doc.get("objects", [])
+    more = bool(doc.get("more")) and bool(objects)
+    position = resp.headers.get("X-TAXII-Date-Added-Last")
+    if objects and not position:
+        raise RemoteError(f"{url} sent objects without X-TAXII-Date-Added-Last: cannot resume safely")
+    if position:
+        try:
+            timestamp_us(position, "X-TAXII-Date-Added-Last")
+        except ObjectError:
+            raise RemoteError(f"{url} sent X-TAXII-Date-Added-Last {position[:40]!r}, not a timestamp") from None
+    next_ = doc.get("next") if isinstance(doc.get("next"), str) else None
+    return objects, more, next_, position
+
+
 def pull(engine: Engine, settings: Settings, peer: Peer, client: httpx.Client, owner: str, result: SyncResult,
          on_progress: Callable[[str, int], None] | None = None) -> None:
-    """Fetch every version the peer forwards to us since the checkpoint, page by page."""
+    """Fetch every version the peer forwards to us since the checkpoint, page by page.
+
+    The next page is fetched while this one is stored (one page ahead, never more): the peer serves
+    while we write. A page is stored, and the checkpoint moved, strictly in order.
+    """
     coll = collection_url(client, peer.url, peer.pull_collection or "")
+    url = coll + "objects/"
     with transaction(engine, write=False) as conn:
         since = conn.execute(select(_fp.c.pull_position).where(_fp.c.id == peer.id)).scalar()
-    next_: str | None = None
-    for _ in range(10_000_000):  # a peer that always says "more" cannot hold us for ever: the lease ends
-        params: dict[str, Any] = {"limit": settings.federation_page_size, "match[version]": "all"}
+
+    def params(next_: str | None, after: str | None) -> dict[str, Any]:
+        p: dict[str, Any] = {"limit": settings.federation_page_size, "match[version]": "all"}
         if next_:
-            params["next"] = next_
-        if since:
-            params["added_after"] = since
-        doc, resp = _get(client, coll + "objects/", params)
-        objects = doc.get("objects", [])
-        more = bool(doc.get("more")) and bool(objects)
-        position = resp.headers.get("X-TAXII-Date-Added-Last")
-        if objects and not position:
-            raise RemoteError(f"{coll}objects/ sent objects without X-TAXII-Date-Added-Last: cannot resume safely")
-        if position:
+            p["next"] = next_
+        if after:
+            p["added_after"] = after
+        return p
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pull-{peer.name}") as ahead:
+        page = _fetch(client, url, params(None, since))
+        for _ in range(10_000_000):  # a peer that always says "more" cannot hold us for ever: the lease ends
+            objects, more, next_, position = page
+            coming = None
+            if more:
+                since = since if next_ else position
+                coming = ahead.submit(_fetch, client, url, params(next_, since))
             try:
-                timestamp_us(position, "X-TAXII-Date-Added-Last")
-            except ObjectError:
-                raise RemoteError(f"{coll}objects/ sent X-TAXII-Date-Added-Last {position[:40]!r}, "
-                                  "not a timestamp") from None
-        with transaction(engine) as conn:
-            got = incoming.receive(conn, peer, objects, settings)
-            incoming.note_received(conn, peer, got)
-            if position:
-                conn.execute(update(_fp).where(_fp.c.id == peer.id).values(pull_position=position))
-            _renew(conn, peer, owner)
-        result.pulled_pages += 1
-        for key in result.received:
-            result.received[key] += getattr(got, key)
-        if on_progress:
-            on_progress("in", len(objects))
-        if not more:
-            return
-        next_ = doc.get("next") if isinstance(doc.get("next"), str) else None
-        if not next_:
-            since = position
+                with transaction(engine) as conn:
+                    got = incoming.receive(conn, peer, objects, settings)
+                    incoming.note_received(conn, peer, got)
+                    if position:
+                        conn.execute(update(_fp).where(_fp.c.id == peer.id).values(pull_position=position))
+                    _renew(conn, peer, owner)
+            except BaseException:
+                if coming is not None:
+                    coming.cancel()
+                raise
+            result.pulled_pages += 1
+            for key in result.received:
+                result.received[key] += getattr(got, key)
+            if on_progress:
+                on_progress("in", len(objects))
+            if coming is None:
+                return
+            page = coming.result()
 
 
 def push(engine: Engine, settings: Settings, peer: Peer, client: httpx.Client, owner: str, result: SyncResult,
          on_progress: Callable[[str, int], None] | None = None) -> None:
-    """Send every version we may forward to the peer since the checkpoint, batch by batch."""
+    """Send every version we may forward to the peer since the checkpoint, batch by batch.
+
+    The next batch is read and serialised while the peer stores this one; the checkpoint moves only
+    when the peer's status confirms a batch, strictly in order.
+    """
     coll = collection_url(client, peer.url, peer.push_collection or "")
     status_base = coll.rsplit("/collections/", 1)[0] + "/status/"
     with transaction(engine, write=False) as conn:
         after = int(conn.execute(select(_fp.c.push_position).where(_fp.c.id == peer.id)).scalar() or 0)
-    while True:
+
+    def batch(after: int) -> tuple[list[int], bytes]:
         with transaction(engine, write=False) as conn:
             keys = outgoing.pending(conn, peer, after, settings.federation_page_size)
             bodies = outgoing.wire_bodies(conn, keys, settings)
-        if not keys:
-            return
-        envelope = b'{"objects":[' + b",".join(bodies) + b"]}"
-        try:
-            resp = client.post(coll + "objects/", content=envelope, headers={"Content-Type": TAXII})
-        except httpx.HTTPError as exc:
-            raise RemoteError(f"{coll}objects/: {type(exc).__name__}: {exc}") from None
-        if resp.status_code not in (200, 202):
-            raise RemoteError(f"{coll}objects/ answered HTTP {resp.status_code}: {resp.text[:200]}")
-        try:
-            status = orjson.loads(resp.content)
-        except orjson.JSONDecodeError:
-            raise RemoteError(f"{coll}objects/ did not answer a status resource") from None
-        status = _wait(client, status_base, status, peer.timeout_s)
-        refused = int(status.get("failure_count") or 0)
-        with transaction(engine) as conn:
-            conn.execute(update(_fp).where(_fp.c.id == peer.id).values(
-                push_position=keys[-1], objects_out=_fp.c.objects_out + len(keys) - refused))
-            _renew(conn, peer, owner)
-        result.sent += len(keys) - refused
-        result.refused_by_peer += refused
-        if refused:
-            first = (status.get("failures") or [{}])[0]
-            result.error = f"{peer.name} refused {refused} objects, e.g. {first.get('id')}: {first.get('message')}"
-        if on_progress:
-            on_progress("out", len(keys))
-        after = keys[-1]
+        return keys, b'{"objects":[' + b",".join(bodies) + b"]}"
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"push-{peer.name}") as ahead:
+        keys, envelope = batch(after)
+        while keys:
+            coming = ahead.submit(batch, keys[-1])
+            try:
+                refused, status = _send(client, coll, status_base, envelope, peer.timeout_s)
+            except BaseException:
+                coming.cancel()
+                raise
+            with transaction(engine) as conn:
+                conn.execute(update(_fp).where(_fp.c.id == peer.id).values(
+                    push_position=keys[-1], objects_out=_fp.c.objects_out + len(keys) - refused))
+                _renew(conn, peer, owner)
+            result.sent += len(keys) - refused
+            result.refused_by_peer += refused
+            if refused:
+                first = (status.get("failures") or [{}])[0]
+                result.error = f"{peer.name} refused {refused} objects, e.g. {first.get('id')}: {first.get('message')}"
+            if on_progress:
+                on_progress("out", len(keys))
+            keys, envelope = coming.result()
+
+
+def _send(client: httpx.Client, coll: str, status_base: str, envelope: bytes, timeout: float
+          ) -> tuple[int, dict[str, Any]]:
+    """POST one envelope; (objects the peer refused, its final status)."""
+    try:
+        resp = client.post(coll + "objects/", content=envelope, headers={"Content-Type": TAXII})
+    except httpx.HTTPError as exc:
+        raise RemoteError(f"{coll}objects/: {type(exc).__name__}: {exc}") from None
+    if resp.status_code not in (200, 202):
+        raise RemoteError(f"{coll}objects/ answered HTTP {resp.status_code}: {resp.text[:200]}")
+    try:
+        status = orjson.loads(resp.content)
+    except orjson.JSONDecodeError:
+        raise RemoteError(f"{coll}objects/ did not answer a status resource") from None
+    status = _wait(client, status_base, status, timeout)
+    return int(status.get("failure_count") or 0), status
 
 
 def _wait(client: httpx.Client, status_base: str, status: Any, timeout: float) -> dict[str, Any]:
