@@ -58,6 +58,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     from nordcert.federation.api import router as federation_router
     from nordcert.formats.feeds_api import router as feeds_router
     from nordcert.formats.misp_feed_api import router as misp_feed_router
+    from nordcert.incidents.api import router as incidents_router
     from nordcert.intel.api import router as intel_router
     from nordcert.observables.api import router as observables_router
     from nordcert.taxii.api import router as collections_router
@@ -70,6 +71,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.include_router(intel_router, prefix="/api/v1")
     app.include_router(collections_router, prefix="/api/v1")
     app.include_router(federation_router, prefix="/api/v1")
+    app.include_router(incidents_router, prefix="/api/v1")
     app.include_router(taxii_router)
     app.include_router(misp_feed_router)  # /feeds/misp/… before /feeds/{name}
     app.include_router(feeds_router)

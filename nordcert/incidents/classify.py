@@ -94,44 +94,44 @@ class Facts(BaseModel):
 
     # Art 6: critical services affected (the mandatory criterion)
     affects_critical_or_important_functions: bool = Field(
-        False, description="ICT services or network and information systems supporting critical or important "
+        default=False, description="ICT services or network and information systems supporting critical or important "
         "functions are affected (CDR 2024/1772 Art 6).")
     affects_authorised_services: bool = Field(
-        False, description="Financial services that require authorisation or registration, or that are "
+        default=False, description="Financial services that require authorisation or registration, or that are "
         "supervised, are affected (Art 6).")
     successful_malicious_unauthorised_access: bool = Field(
-        False, description="The incident is a successful, malicious and unauthorised access to the entity's "
+        default=False, description="The incident is a successful, malicious and unauthorised access to the entity's "
         "network and information systems (Art 6).")
     # Art 1 and 9(1): clients, financial counterparts and transactions
-    clients_affected: int | None = Field(None, ge=0, description="Clients affected (Art 1(1)).")
+    clients_affected: int | None = Field(default=None, ge=0, description="Clients affected (Art 1(1)).")
     clients_total: int | None = Field(
-        None, gt=0, description="Clients using the affected service (the base of the 10 % test).")
-    counterparts_affected: int | None = Field(None, ge=0, description="Financial counterparts affected.")
+        default=None, gt=0, description="Clients using the affected service (the base of the 10 % test).")
+    counterparts_affected: int | None = Field(default=None, ge=0, description="Financial counterparts affected.")
     counterparts_total: int | None = Field(
-        None, gt=0, description="Financial counterparts with a contract active in the affected service.")
-    transactions_affected: int | None = Field(None, ge=0, description="Number of transactions affected.")
+        default=None, gt=0, description="Financial counterparts with a contract active in the affected service.")
+    transactions_affected: int | None = Field(default=None, ge=0, description="Number of transactions affected.")
     transactions_daily_average: int | None = Field(
-        None, gt=0, description="Daily average number of the service's transactions (comparable period).")
+        default=None, gt=0, description="Daily average number of the service's transactions (comparable period).")
     transactions_value_affected: Decimal | None = Field(
-        None, ge=0, description="Value of the transactions affected (any currency, the same as the average).")
+        default=None, ge=0, description="Value of the transactions affected (any currency, the same as the average).")
     transactions_daily_average_value: Decimal | None = Field(
-        None, gt=0, description="Daily average value of the service's transactions, in the same currency.")
+        default=None, gt=0, description="Daily average value of the service's transactions, in the same currency.")
     relevant_clients_or_counterparts_affected: bool = Field(
-        False, description="A client or counterpart that is relevant by Art 1(3) is affected.")
+        default=False, description="A client or counterpart that is relevant by Art 1(3) is affected.")
     # Art 2 and 9(2): reputational impact
-    media_coverage: bool = Field(False, description="The incident has been reflected in the media (Art 2(a)).")
+    media_coverage: bool = Field(default=False, description="The incident has been reflected in the media (Art 2(a)).")
     repeated_complaints: bool = Field(
-        False, description="Repeated complaints from different clients or counterparts (Art 2(b)).")
+        default=False, description="Repeated complaints from different clients or counterparts (Art 2(b)).")
     regulatory_requirements_missed: bool = Field(
-        False, description="Regulatory requirements will not, or likely will not, be met (Art 2(c)).")
+        default=False, description="Regulatory requirements will not, or likely will not, be met (Art 2(c)).")
     loss_of_clients_or_counterparts: bool = Field(
-        False, description="Clients or counterparts will, or likely will, be lost, with a material impact "
+        default=False, description="Clients or counterparts will, or likely will, be lost, with a material impact "
         "on the business (Art 2(d)).")
     # Art 3 and 9(3): duration and service downtime
     duration_minutes: int | None = Field(
-        None, ge=0, description="Duration: from occurrence to resolution (or from detection), in minutes.")
+        default=None, ge=0, description="Duration: from occurrence to resolution (or from detection), in minutes.")
     downtime_minutes: int | None = Field(
-        None, ge=0, description="Service downtime of the ICT services supporting critical or important "
+        default=None, ge=0, description="Service downtime of the ICT services supporting critical or important "
         "functions, in minutes.")
     # Art 4 and 9(4): geographical spread
     member_states: list[str] = Field(
@@ -141,14 +141,14 @@ class Facts(BaseModel):
     data_loss_aspects: list[DataAspect] = Field(
         default_factory=list, description="Data aspects impacted (ITS field 3.20).")
     data_loss_harms_objectives_or_compliance: bool = Field(
-        False, description="The data impact harms the entity's business objectives or its compliance "
+        default=False, description="The data impact harms the entity's business objectives or its compliance "
         "(Art 9(5)(a)).")
     access_may_cause_data_losses: bool = Field(
-        False, description="The successful, malicious, unauthorised access may result in data losses "
+        default=False, description="The successful, malicious, unauthorised access may result in data losses "
         "(Art 9(5)(b)).")
     # Art 7 and 9(6): economic impact
     costs_and_losses_eur: Decimal | None = Field(
-        None, ge=0, description="Gross direct and indirect costs and losses in EUR, before recoveries; "
+        default=None, ge=0, description="Gross direct and indirect costs and losses in EUR, before recoveries; "
         "an estimate is allowed (Art 7).")
 
     @field_validator("member_states")

@@ -173,8 +173,8 @@ class CommonFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     report_currency: Currency = Field(description="ITS 1.15")
-    entity_lei: Lei | None = Field(None, description="The entity's LEI (ITS 1.3b); this or entity_code.")
-    entity_code: Text | None = Field(None, description="The entity's identification code (ITS 1.3a) if no LEI.")
+    entity_lei: Lei | None = Field(default=None, description="The entity's LEI (ITS 1.3b); this or entity_code.")
+    entity_code: Text | None = Field(default=None, description="The entity's identification code (ITS 1.3a) if no LEI.")
     entity_types: list[EntityType] = Field(min_length=1, description="Type(s) of the affected entity (ITS 1.4).")
     parent_undertaking: ParentUndertaking | None = None
     primary_contact: Contact
@@ -187,40 +187,40 @@ class InitialNotification(CommonFields):
 
     discovery: Discovery = Field(description="How the incident was discovered (ITS 2.7).")
     originates_from_third_party_provider: Text | None = Field(
-        None, description="The ICT third-party provider it originates from, if known (ITS 2.8).")
+        default=None, description="The ICT third-party provider it originates from, if known (ITS 2.8).")
     business_continuity_activated: bool = Field(description="Business continuity plan activated? (ITS 2.9)")
-    other_information: Text | None = Field(None, description="ITS 2.10")
+    other_information: Text | None = Field(default=None, description="ITS 2.10")
 
 
 class IntermediateReport(CommonFields):
     """The intermediate report (CDR 2025/301 Art 3). Figures and criteria come from the incident's facts."""
 
-    competent_authority_code: Text | None = Field(None, description="The authority's reference code (ITS 3.1).")
+    competent_authority_code: Text | None = Field(default=None, description="The authority's reference code (ITS 3.1).")
     occurred_at: UtcDatetime | None = Field(
-        None, description="When the incident occurred (ITS 3.2); default: the incident's occurred_at.")
-    service_restored_at: UtcDatetime | None = Field(None, description="When services were restored (ITS 3.3).")
+        default=None, description="When the incident occurred (ITS 3.2); default: the incident's occurred_at.")
+    service_restored_at: UtcDatetime | None = Field(default=None, description="When services were restored (ITS 3.3).")
     figures_basis: list[FiguresBasis] = Field(min_length=1, description="Actual figures or estimates (ITS 3.12).")
-    reputational_impact_description: Text | None = Field(None, description="ITS 3.14")
+    reputational_impact_description: Text | None = Field(default=None, description="ITS 3.14")
     duration_downtime_basis: DurationBasis = Field(description="ITS 3.17")
     member_states_impact_types: list[ImpactType] = Field(default_factory=list, description="ITS 3.18")
-    member_states_impact_description: Text | None = Field(None, description="ITS 3.19")
-    data_losses_description: Text | None = Field(None, description="ITS 3.21")
+    member_states_impact_description: Text | None = Field(default=None, description="ITS 3.19")
+    data_losses_description: Text | None = Field(default=None, description="ITS 3.21")
     critical_services_description: Text = Field(description="How critical services are affected (ITS 3.22).")
     incident_types: list[IncidentType] = Field(min_length=1, description="ITS 3.23")
-    other_incident_type: Text | None = Field(None, description="ITS 3.24, with 'other'")
+    other_incident_type: Text | None = Field(default=None, description="ITS 3.24, with 'other'")
     threat_techniques: list[ThreatTechnique] = Field(
         default_factory=list, description="ITS 3.25, for a cybersecurity-related incident")
-    other_threat_techniques: Text | None = Field(None, description="ITS 3.26, with 'other'")
+    other_threat_techniques: Text | None = Field(default=None, description="ITS 3.26, with 'other'")
     affected_functional_areas: Text = Field(description="Functional areas and business processes (ITS 3.27).")
     infrastructure_components_affected: YesNoUnknown = Field(description="ITS 3.28")
-    infrastructure_components_description: Text | None = Field(None, description="ITS 3.29, with 'yes'")
+    infrastructure_components_description: Text | None = Field(default=None, description="ITS 3.29, with 'yes'")
     impact_on_financial_interests: YesNoUnknown = Field(description="On clients' financial interests (ITS 3.30).")
     reporting_to_other_authorities: list[Authority] = Field(min_length=1, description="ITS 3.31")
-    reporting_to_other_authorities_other: Text | None = Field(None, description="ITS 3.32, with 'other'")
+    reporting_to_other_authorities_other: Text | None = Field(default=None, description="ITS 3.32, with 'other'")
     temporary_actions: bool = Field(description="Temporary actions or measures to recover? (ITS 3.33)")
-    temporary_actions_description: Text | None = Field(None, description="ITS 3.34, with temporary actions")
+    temporary_actions_description: Text | None = Field(default=None, description="ITS 3.34, with temporary actions")
     indicators_of_compromise: Text | None = Field(
-        None, description="ITS 3.35, for a cybersecurity-related incident (or link intel objects instead)")
+        default=None, description="ITS 3.35, for a cybersecurity-related incident (or link intel objects instead)")
 
 
 class FinalReport(CommonFields):
@@ -229,19 +229,19 @@ class FinalReport(CommonFields):
     root_causes: list[RootCause] = Field(min_length=1, description="ITS 4.1")
     root_causes_detailed: list[RootCauseDetailed] = Field(min_length=1, description="ITS 4.2")
     root_causes_additional: list[RootCauseArea] = Field(min_length=1, description="ITS 4.3")
-    root_causes_other: Text | None = Field(None, description="ITS 4.4, with an '…_other' detailed cause")
+    root_causes_other: Text | None = Field(default=None, description="ITS 4.4, with an '…_other' detailed cause")
     root_cause_information: Text = Field(description="ITS 4.5")
     resolution_summary: Text = Field(description="ITS 4.6")
     root_cause_addressed_at: UtcDatetime = Field(description="ITS 4.7")
     resolved_at: UtcDatetime = Field(description="ITS 4.8")
     resolution_vs_planned: Text = Field(description="Resolution against the planned implementation (ITS 4.9).")
-    risk_to_critical_functions: Text | None = Field(None, description="ITS 4.10")
-    information_for_resolution_authorities: Text | None = Field(None, description="ITS 4.11")
-    economic_impact_description: Text | None = Field(None, description="ITS 4.12")
+    risk_to_critical_functions: Text | None = Field(default=None, description="ITS 4.10")
+    information_for_resolution_authorities: Text | None = Field(default=None, description="ITS 4.11")
+    economic_impact_description: Text | None = Field(default=None, description="ITS 4.12")
     gross_costs_and_losses: Decimal = Field(ge=0, description="Direct and indirect, in the currency (ITS 4.13).")
     financial_recoveries: Decimal = Field(ge=0, description="ITS 4.14")
-    recurring_incidents_description: Text | None = Field(None, description="ITS 4.15")
-    recurring_incident_date: UtcDatetime | None = Field(None, description="ITS 4.16, with 4.15")
+    recurring_incidents_description: Text | None = Field(default=None, description="ITS 4.15")
+    recurring_incident_date: UtcDatetime | None = Field(default=None, description="ITS 4.16, with 4.15")
 
 
 MODELS: dict[ReportKind, type[CommonFields]] = {
