@@ -9,7 +9,7 @@ whether the incident is major under the rule of combination of Art 8(1):
                   that may result in data losses
                   OR two or more of the other thresholds of Art 9(1)-(6) are met )
 
-Thresholds (Art 9), as our domain reference gives them (docs: /work/shared/domain/REFERENCE.md §2.3-2.4):
+Thresholds (CDR 2024/1772 Art 9, checked against the Official Journal text in our domain reference, §2.4):
 
 | Art  | criterion                              | met when                                                  |
 |------|----------------------------------------|-----------------------------------------------------------|
