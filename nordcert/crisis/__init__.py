@@ -1,0 +1,1 @@
+"""Crisis coordination: declared crises, members' status per critical service, the situation picture, exercises."""
