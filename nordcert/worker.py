@@ -1,16 +1,20 @@
 """``nordcert worker``: the background work, coordinated through the database.
 
-Today's job is federation: every enabled peer is synced when its next attempt is due (its interval
+Federation: every enabled peer is synced when its next attempt is due (its interval
 after a success, a growing back-off after failures). Peers are synced in parallel threads, so a
 slow or unreachable peer never holds up the others, and a peer is held by a lease in the store, so
 any number of workers (on one or many machines, against one PostgreSQL) share the peers without
 syncing one twice at the same time.
+
+Incident report deadlines: once a minute, the reports due within the hour or overdue are reminded of
+(:mod:`nordcert.incidents.reminders`), each deadline once between all workers.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -19,8 +23,18 @@ from sqlalchemy import Engine
 from nordcert.config import Settings
 from nordcert.errors import Conflict
 from nordcert.federation import sync
+from nordcert.incidents import reminders
 
 log = logging.getLogger("nordcert.worker")
+REMINDERS_EVERY_S = 60.0
+
+
+def remind(engine: Engine) -> None:
+    """One round of incident deadline reminders; a failure is logged and the next round tries again."""
+    try:
+        reminders.remind_due(engine)
+    except Exception:
+        log.exception("incident deadline reminders failed")
 
 
 def run_worker(engine: Engine, settings: Settings, *, once: bool = False, tick_s: float = 1.0,
@@ -31,6 +45,7 @@ def run_worker(engine: Engine, settings: Settings, *, once: bool = False, tick_s
     owner = sync.worker_id()
     running: dict[str, Future[sync.SyncResult | None]] = {}
     results: list[sync.SyncResult] = []
+    reminders_due = 0.0
 
     def one(name: str) -> sync.SyncResult | None:
         try:
@@ -43,6 +58,9 @@ def run_worker(engine: Engine, settings: Settings, *, once: bool = False, tick_s
 
     with ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="federation") as pool:
         while True:
+            if time.monotonic() >= reminders_due:
+                reminders_due = time.monotonic() + REMINDERS_EVERY_S
+                remind(engine)
             for name in sync.due_peers(engine):
                 if name not in running:
                     running[name] = pool.submit(one, name)

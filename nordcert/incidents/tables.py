@@ -66,3 +66,15 @@ incident_intel_links = Table(
     Column("linked_at", BigInteger, nullable=False),
     Index("ix_incident_intel_links_stix_id", "stix_id"),
 )
+
+incident_reminders = Table(
+    "incident_reminders",
+    metadata,
+    # One row per deadline reminded of: a deadline that moves (a new report, new facts) is a new row, and
+    # two workers reminding of the same deadline at once store it once (the primary key decides).
+    Column("incident_id", BigId, ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(24), primary_key=True),  # the report due
+    Column("due_at", BigInteger, primary_key=True),  # its deadline (UTC)
+    Column("reminded_at", BigInteger, nullable=False),
+    Column("overdue", Boolean, nullable=False),  # past the deadline when reminded (else due within the hour)
+)
