@@ -3,11 +3,13 @@ counted down, submit the reports, and export them in the reporting template's st
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, Field
 
-from nordcert.deps import CurrentReader, ReadConn, WriteConn
+from nordcert.deps import CurrentReader, ReadConn, SettingsDep, WriteConn
+from nordcert.incidents import sector as sector_view
 from nordcert.incidents import service
 from nordcert.incidents.schemas import (
     REPORT_SCHEMAS,
@@ -47,6 +49,33 @@ def list_incidents(
 ) -> list[dict[str, Any]]:
     return service.list_incidents(conn, reader, status=status, major=major, overdue=overdue,
                                   organisation=organisation, limit=limit)
+
+
+@router.get("/incidents/sector",
+            summary="The sector's incidents counted by month, severity, type, criterion, status and member type, "
+            "and the summaries members shared (CERT staff, authorities' risk officers)")
+def sector(reader: CurrentReader, conn: ReadConn, settings: SettingsDep,
+           months: Annotated[int, Query(ge=1, le=120, description="Months back from this one")] = 12,
+           ) -> dict[str, Any]:
+    return sector_view.sector_overview(conn, reader, settings, months=months)
+
+
+class ShareSummary(BaseModel):
+    summary: str = Field(min_length=1, max_length=20_000,
+                         description="What happened and what others should look for, in your words, without client "
+                         "data: nothing else of the incident is shared but its severity, criteria met and types.")
+    title: str | None = Field(default=None, max_length=200)
+    tlp: Literal["clear", "green", "amber", "amber+strict"] = "amber"
+    group: str | None = Field(default=None, description="A sharing group (AMBER, AMBER+STRICT)")
+    anonymous: bool = Field(default=True, description="Hide your organisation's name from the other members")
+    include_links: bool = Field(default=True, description="Relate the summary to the intel objects linked to it")
+
+
+@router.post("/incidents/{incident_id}/share", status_code=201,
+             summary="Share an anonymised summary of your incident with the sector, as intel under a TLP")
+def share(incident_id: int, body: ShareSummary, reader: CurrentReader, conn: WriteConn,
+          settings: SettingsDep) -> dict[str, Any]:
+    return sector_view.share_summary(conn, reader, settings, incident_id, **body.model_dump())
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentOut,
