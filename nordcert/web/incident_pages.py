@@ -44,8 +44,8 @@ STATE_NAMES = {"not_required": "not required", "waiting": "waiting", "pending": 
                "submitted": "submitted in time", "submitted_late": "submitted late"}
 STATE_CLASSES = {"not_required": "state-idle", "waiting": "state-idle", "pending": "state-syncing",
                  "overdue": "state-failing", "submitted": "state-ok", "submitted_late": "state-failing"}
-STATUS_NAMES = {"recorded": "recorded", "initial_submitted": "initial notification in",
-                "intermediate_submitted": "intermediate report in", "closed": "closed"}
+STATUS_NAMES = {"recorded": "recorded, no report yet", "initial_submitted": "initial notification submitted",
+                "intermediate_submitted": "intermediate report submitted", "closed": "closed: final report submitted"}
 SHOWS = {"": "all", "open": "open", "overdue": "overdue", "major": "major"}
 _SOON_S = 3600
 

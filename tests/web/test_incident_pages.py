@@ -269,7 +269,7 @@ def test_a_risk_officer_walks_through_in_the_browser(browser_page: Any, world: W
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r"/$"))
-    page.get_by_role("link", name="Incidents", exact=True).click()
+    page.locator("header nav").get_by_role("link", name="Incidents").click()
     page.get_by_role("link", name="Record an incident").click()
     page.locator("#f-reference").fill("ALPHA-2026-0042")
     page.locator("#f-title").fill("Card payments unavailable")
@@ -302,9 +302,54 @@ def test_a_risk_officer_walks_through_in_the_browser(browser_page: Any, world: W
     assert "Initial notification submitted" in page.locator(".flash").inner_text()
     assert page.locator("#deadline-initial_notification .state").inner_text() == "submitted in time"
     screenshot(page, "incident")
+    page.locator("header nav").get_by_role("link", name="Incidents").click()
+    row = page.locator("table.incidents tbody tr").first
+    assert "ALPHA-2026-0042" in row.inner_text() and row.locator(".countdown").inner_text().startswith("due in 7")
+    screenshot(page, "incidents")
+    row.get_by_role("link", name="Card payments unavailable").click()
     page.get_by_role("link", name="print").first.click()
     page.wait_for_url(re.compile(r"/print\?kind=initial_notification$"))
     assert page.get_by_role("heading", name=re.compile("Initial notification: Card payments unavailable")).is_visible()
     page.emulate_media(media="print")
     assert not page.locator("nav.screen-only").is_visible()
     screenshot(page, "incident_print")
+
+
+def test_the_intermediate_and_final_reports_go_through_their_forms(http: httpx.Client, world: World,
+                                                                   engine: Engine) -> None:
+    log_in(http, world.alpha.email)
+    iid = _id(_record(http, "ALPHA-2026-0200", hours_ago=2))
+    csrf = csrf_of(http.get(f"/incidents/{iid}").text)
+    assert http.post(f"/incidents/{iid}/reports/initial_notification",
+                     data={"csrf": csrf, **_initial()}).status_code == 303
+    # The fields every report holds are left empty: they carry over from the initial notification.
+    intermediate = {
+        "occurred_at": _local(3), "figures_basis": ["estimates_for_clients_affected"],
+        "duration_downtime_basis": "estimates", "critical_services_description": "Card payments were down.",
+        "incident_types": ["system_failure"], "affected_functional_areas": "Payments.",
+        "infrastructure_components_affected": "no", "impact_on_financial_interests": "no",
+        "reporting_to_other_authorities": ["none"], "temporary_actions": "yes"}
+    refused = http.post(f"/incidents/{iid}/reports/intermediate_report", data={"csrf": csrf, **intermediate})
+    assert refused.status_code == 422  # temporary actions need their description (ITS 3.34)
+    assert "required when temporary actions are taken" in _box(refused.text, "temporary_actions_description")
+    done = http.post(f"/incidents/{iid}/reports/intermediate_report", data={
+        "csrf": csrf, **intermediate, "temporary_actions_description": "Payments routed to the backup processor."})
+    assert done.status_code == 303, done.text
+    page = http.get(f"/incidents/{iid}").text
+    assert "Submit the final report" in page and "?report=intermediate_report#report-form" in page
+    assert re.search(r'<span class="countdown">due in (29|30|31) d', page)
+    final = {"root_causes": ["system_failure_malfunction"],
+             "root_causes_detailed": ["system_failure_hardware_capacity_and_performance"],
+             "root_causes_additional": ["capacity_and_performance_management"],
+             "root_cause_information": "A storage array ran out of capacity.", "resolution_summary": "Capacity added.",
+             "root_cause_addressed_at": _local(0.5), "resolved_at": _local(0.5), "resolution_vs_planned": "As planned.",
+             "gross_costs_and_losses": "85000", "financial_recoveries": "0"}
+    assert http.post(f"/incidents/{iid}/reports/final_report", data={"csrf": csrf, **final}).status_code == 303
+    closed = http.get(f"/incidents/{iid}").text
+    assert "closed" in closed and "Submit the" not in closed and 'id="next-due"' not in closed
+    printed = http.get(f"/incidents/{iid}/print", params={"kind": "final_report"}).text
+    for number, value in (("3.2", " UTC ("), ("3.34", "Payments routed to the backup processor."),
+                          ("4.13", "85 000"), ("4.1", "system failure malfunction"), ("1.7", "Ida Risk")):
+        assert re.search(rf'<td class="its">{re.escape(number)}</td><th scope="row">[^<]+<span class="path">[^<]+'
+                         rf'</span></th><td class="value">[^<]*{re.escape(value)}', printed), number
+    assert "Incident (continued)" in printed
