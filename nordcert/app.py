@@ -55,6 +55,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     _install_error_handlers(app)
 
     from nordcert.accounts.api import router as accounts_router
+    from nordcert.crisis.api import router as crisis_router
     from nordcert.federation.api import router as federation_router
     from nordcert.formats.feeds_api import router as feeds_router
     from nordcert.formats.misp_feed_api import router as misp_feed_router
@@ -72,6 +73,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.include_router(collections_router, prefix="/api/v1")
     app.include_router(federation_router, prefix="/api/v1")
     app.include_router(incidents_router, prefix="/api/v1")
+    app.include_router(crisis_router, prefix="/api/v1")
     app.include_router(taxii_router)
     app.include_router(misp_feed_router)  # /feeds/misp/… before /feeds/{name}
     app.include_router(feeds_router)
