@@ -6,7 +6,7 @@ next to it for those who cannot see it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from markupsafe import Markup
@@ -104,5 +104,52 @@ def bars(items: Sequence[tuple[str, int, str]], *, title: str, width: int = 520,
                      f'<rect x="0" y="{y + 16}" width="{w:.1f}" height="{bar_h}" fill="#5a3fa0">'
                      f'<title>{escape(label)}: {n}{escape(unit)}</title></rect></a>'
                      f'<text x="{w + 6:.1f}" y="{y + 26}" fill="#2b3440">{n}{escape(unit)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def stacked_columns(points: Sequence[tuple[str, Mapping[str, int]]], *, title: str,
+                    series: Sequence[tuple[str, str, str]], width: int = 520, height: int = 180) -> Markup:
+    """One column per label (a month, a member type), its segments stacked in the order of ``series``
+    (``(key, label, colour)``, bottom up), with a legend above and each column's total on top."""
+    if not points:
+        return Markup(f'<p class="empty">{escape(title)}: nothing yet.</p>')
+    left, bottom, top = 46, 22, 30
+    plot_w, plot_h = width - left - 8, height - bottom - top
+    peak = _nice_max(max(sum(counts.get(key, 0) for key, _, _ in series) for _, counts in points))
+    slot = plot_w / len(points)
+    # Label every column when the labels fit (about 7 px a character), else every n-th from the first.
+    every = max(1, -(-max(len(label) for label, _ in points) * 7 // max(int(slot), 1)))
+    parts = [(f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
+             f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" {_FONT}><title>{escape(title)}</title>')]
+    x = float(left)
+    for _, name, colour in series:
+        parts.append(f'<rect x="{x:.1f}" y="4" width="10" height="10" rx="2" fill="{colour}"/>'
+                     f'<text x="{x + 14:.1f}" y="13" fill="#2b3440">{escape(name)}</text>')
+        x += 14 + len(name) * 7 + 16
+    for frac in (0, 0.5, 1):
+        y = top + plot_h * (1 - frac)
+        label = f"{peak * frac:,.0f}" if frac != 0.5 or peak % 2 == 0 else ""
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#e3e8ee"/>'
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#5b6675">{label}</text>')
+    bar_w = min(slot * 0.7, 64.0)  # a few columns stay columns, not walls
+    for i, (label, counts) in enumerate(points):
+        x = left + i * slot + (slot - bar_w) / 2
+        y = float(top + plot_h)
+        for key, name, colour in series:
+            n = counts.get(key, 0)
+            if not n:
+                continue
+            h = n / peak * plot_h
+            y -= h
+            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                         f'fill="{colour}"><title>{escape(label)}: {n:,} {escape(name)}</title></rect>')
+        total = sum(counts.get(key, 0) for key, _, _ in series)
+        if total:
+            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle" '
+                         f'fill="#2b3440">{total:,}</text>')
+        if i % every == 0:
+            parts.append(f'<text x="{left + i * slot + slot / 2:.1f}" y="{height - 6}" text-anchor="middle" '
+                         f'fill="#5b6675">{escape(label)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
