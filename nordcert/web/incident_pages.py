@@ -24,6 +24,7 @@ from nordcert.db import transaction
 from nordcert.deps import ReadConn
 from nordcert.errors import Conflict, Invalid
 from nordcert.incidents import deadlines, service
+from nordcert.incidents import sector as sector_view
 from nordcert.incidents.reports import COMMON_FIELDS
 from nordcert.sharing.policy import Reader, Role
 from nordcert.web import dashboard
@@ -157,7 +158,7 @@ def incidents(page: MemberPage, conn: ReadConn, show: str = "", organisation: st
              "detected": moment(i["detected_at"], deadlines.zone_of(i["timezone"]))} for i in found]
     return render(page, "incidents.html", incidents=rows, show=show, shows=SHOWS, organisation=organisation,
                   staff=reader.is_cert_staff, may_record=may_record(reader), kind_names=KIND_NAMES,
-                  status_names=STATUS_NAMES)
+                  status_names=STATUS_NAMES, sector=sector_view.may_see_sector(conn, reader))
 
 
 # --- recording -------------------------------------------------------------------------------------

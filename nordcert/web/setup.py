@@ -58,12 +58,22 @@ class ServerTiming:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    from nordcert.web import account_pages, admin, federation_page, incident_pages, intel_pages, pages, public
+    from nordcert.web import (
+        account_pages,
+        admin,
+        federation_page,
+        incident_pages,
+        incident_sector_page,
+        intel_pages,
+        pages,
+        public,
+    )
 
     secret = settings.secret_key.get_secret_value() if settings.secret_key else secrets.token_urlsafe(32)
     app.state.web_secret = secret.encode()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (pages, public, intel_pages, account_pages, admin, federation_page, incident_pages):
+    for module in (pages, public, intel_pages, account_pages, admin, federation_page, incident_pages,
+                   incident_sector_page):
         app.include_router(module.router)
     app.add_middleware(ServerTiming)
 
