@@ -1,9 +1,10 @@
 """Pages of DORA major-incident reporting (DORA Art 19): the incidents a reader may see with their
 countdowns, recording an incident, its classification and report timeline with the forms of the next
-report, and the reports laid out for print and as the template's JSON.
+report, the reports laid out for print and as the template's JSON, and a summary shared with the sector.
 
-Every read and write is one call to :mod:`nordcert.incidents.service`, which decides who may see and
-who may write (a member its own incidents, CERT staff all of them, read-only). The pages only ask
+Every read and write is one call to :mod:`nordcert.incidents.service` (or, to share a summary,
+:func:`nordcert.incidents.sector.share_summary`), which decides who may see and who may write (a
+member its own incidents, CERT staff all of them, read-only). The pages only ask
 :data:`~nordcert.incidents.service.WRITERS` to decide whether to show a form at all.
 """
 
@@ -48,6 +49,10 @@ STATE_CLASSES = {"not_required": "state-idle", "waiting": "state-idle", "pending
 STATUS_NAMES = {"recorded": "recorded, no report yet", "initial_submitted": "initial notification submitted",
                 "intermediate_submitted": "intermediate report submitted", "closed": "closed: final report submitted"}
 SHOWS = {"": "all", "open": "open", "overdue": "overdue", "major": "major"}
+#: The TLPs a summary for the sector may carry: RED is for named recipients, not the sector.
+SHARE_TLPS = ("clear", "green", "amber", "amber+strict")
+SHARE_HINT = ("In your own words: what happened and what others should look for. No client data, names or account "
+              "numbers: nothing else of the incident is shared but its severity, the criteria met and its types.")
 _SOON_S = 3600
 
 
@@ -232,7 +237,7 @@ def _record(page: Page, request: Request, form: FormData) -> Response:
 
 def _incident(page: Page, conn: Any, incident_id: int, *, chosen: str = "", status: int = 200,
               values: forms.Values | None = None, errors: dict[str, list[str]] | None = None,
-              general: list[str] | None = None) -> Response:
+              general: list[str] | None = None, share: dict[str, Any] | None = None) -> Response:
     reader = page.member
     now = datetime.now(UTC)
     inc = service.get_incident(conn, reader, incident_id, now=now)
@@ -260,7 +265,9 @@ def _incident(page: Page, conn: Any, incident_id: int, *, chosen: str = "", stat
         values=values or {}, errors=errors or {}, general=general or [],
         link_names=dashboard.names_of(conn, reader, inc["intel_links"]),
         times={k: moment(inc[k], zone) for k in ("detected_at", "occurred_at", "classified_at")},
-        staff_view=reader.organisation_id != inc["organisation"]["id"])
+        staff_view=reader.organisation_id != inc["organisation"]["id"],
+        share=_share_form(conn, reader, share) if _may_write(reader, inc) else None,
+        summaries=[s for s in inc["intel_links"] if s.startswith("incident--")])
 
 
 @router.get("/{incident_id:int}", response_class=HTMLResponse)
@@ -302,6 +309,50 @@ def _submit(page: Page, request: Request, incident_id: int, kind: str, form: For
     with transaction(engine, write=False) as conn:
         return _incident(page, conn, incident_id, chosen=kind, status=status, values=values, errors=errors,
                          general=general + more)
+
+
+# --- sharing a summary with the sector --------------------------------------------------------------
+
+
+def _share_form(conn: Any, reader: Reader, sent: dict[str, Any] | None) -> dict[str, Any]:
+    """The share form: as it was sent and why it was refused, or AMBER, anonymous, with the linked intel;
+    a summary may be limited to one of the organisation's sharing groups."""
+    fields = sent["fields"] if sent else {"title": "", "summary": "", "tlp": "amber", "group": "",
+                                          "anonymous": True, "include_links": True}
+    return {"fields": fields, "error": sent["error"] if sent else "", "tlps": SHARE_TLPS, "hint": SHARE_HINT,
+            "groups": sorted(accounts.get_group(conn, g)["name"] for g in reader.group_ids)}
+
+
+@router.post("/{incident_id:int}/share", response_class=HTMLResponse)
+async def share_summary(page: MemberPage, request: Request, incident_id: int) -> Response:
+    form = await request.form()
+    check_csrf(page, str(form.get("csrf") or ""))
+    return await run_in_threadpool(_share, page, request, incident_id, form)
+
+
+def _share(page: Page, request: Request, incident_id: int, form: FormData) -> Response:
+    engine = request.app.state.engine
+    title, summary = str(form.get("title") or "").strip(), str(form.get("summary") or "")
+    tlp, group = str(form.get("tlp") or ""), str(form.get("group") or "")
+    anonymous, include_links = bool(form.get("anonymous")), bool(form.get("include_links"))
+    fields = {"title": title, "summary": summary, "tlp": tlp, "group": group, "anonymous": anonymous,
+              "include_links": include_links}
+    try:
+        with transaction(engine) as conn:
+            done = sector_view.share_summary(
+                conn, page.member, page.settings, incident_id, tlp=tlp, summary=summary, title=title or None,
+                group=group or None, anonymous=anonymous, include_links=include_links)
+    except Invalid as exc:
+        with transaction(engine, write=False) as conn:
+            return _incident(page, conn, incident_id, status=422, share={"fields": fields, "error": exc.message})
+    shared, related = done["summary"], done["relationships"]
+    name = str(shared["object"]["name"])
+    name = name if len(name) <= 80 else name[:79] + "…"
+    how = "anonymously" if anonymous else "naming your organisation"
+    links = f", related to {related} linked intel object{'s' if related != 1 else ''}" if related else ""
+    return redirect(page, f"/incidents/{incident_id}#share",
+                    flash=f"Summary \u201c{name}\u201d shared with the sector {how} as "
+                    f"{shared['object']['id']} under TLP:{shared['meta']['tlp'].upper()}{links}.")
 
 
 # --- print and JSON --------------------------------------------------------------------------------

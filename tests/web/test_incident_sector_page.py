@@ -1,5 +1,6 @@
 """The sector's incidents page (CERT staff, authorities' risk officers) counts and charts without naming a
-member; everyone else is told it does not exist."""
+member; a member shares a summary of its incident from the incident page, named only if it unticks
+"anonymous". Over HTTP and in Chromium."""
 
 from __future__ import annotations
 
@@ -9,16 +10,17 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from nordcert.accounts import service as accounts
 from nordcert.db import transaction
 from nordcert.incidents.classify import CRITERIA
+from nordcert.intel.tables import stix_objects
 from nordcert.web import charts
 from nordcert.web.incident_sector_page import CRITERION_NAMES, criterion_name
 from tests.factories import Member, bundle, indicator, make_member
 from tests.incidents import helpers
-from tests.web.conftest import PASSWORD, World, log_in
+from tests.web.conftest import PASSWORD, SCREENSHOTS, World, csrf_of, log_in, screenshot
 
 NAMES = ("Alpha Bank", "Boreal Bank", "Carol Sparbank")
 
@@ -61,9 +63,23 @@ def _sector_data(http: httpx.Client, world: World) -> int:
     return major
 
 
+def _summaries(engine: Engine) -> int:
+    with transaction(engine, write=False) as conn:
+        return int(conn.execute(select(func.count()).select_from(stix_objects)
+                                .where(stix_objects.c.type == "incident")).scalar_one())
+
+
 def _totals(html: str) -> dict[str, str]:
     block = html[html.index('id="totals"'):html.index("</dl>", html.index('id="totals"'))]
     return dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", block))
+
+
+def _share(http: httpx.Client, incident_id: int, **fields: str | None) -> httpx.Response:
+    csrf = csrf_of(http.get(f"/incidents/{incident_id}").text)
+    data: dict[str, str | None] = {
+        "csrf": csrf, "title": "Card outage at a Danish bank", "tlp": "amber", "anonymous": "1", "include_links": "1",
+        "summary": "Storage exhaustion during month-end batch: check capacity alerts.", **fields}
+    return http.post(f"/incidents/{incident_id}/share", data={k: v for k, v in data.items() if v is not None})
 
 
 # --- the chart and the names -----------------------------------------------------------------------
@@ -145,3 +161,132 @@ def test_staff_and_an_authority_see_the_counts_and_charts_members_are_refused(
         assert refused.status_code == 404, member.email
         assert "Incidents per month" not in refused.text and "<svg" not in refused.text
         assert 'href="/incidents/sector"' not in http.get("/incidents").text
+
+
+def test_a_member_shares_a_summary_from_the_incident_page(http: httpx.Client, world: World, engine: Engine) -> None:
+    major = _sector_data(http, world)
+    authority = _authority(engine)
+    log_in(http, world.alpha.email)
+    form = http.get(f"/incidents/{major}").text
+    assert 'id="share-form"' in form and "No summary of this incident shared yet." in form
+    assert '<option value="amber" selected>TLP:AMBER</option>' in form and 'value="red"' not in form
+    assert '<option value="DK banks">DK banks</option>' in form
+    assert re.search(r'id="share-anonymous" name="anonymous" type="checkbox" value="1" checked', form)
+    assert re.search(r'id="share-links" name="include_links" type="checkbox" value="1" checked', form)
+    assert "no client data" in form.lower()
+
+    # Refused by the service: shown in the form with 422, what was typed kept, nothing stored.
+    red = _share(http, major, tlp="red", summary="Kept as typed.")
+    assert red.status_code == 422 and 'id="share-error"' in red.text and "TLP:RED" in red.text
+    assert ">Kept as typed.</textarea>" in red.text
+    unknown = _share(http, major, tlp="purple")
+    assert unknown.status_code == 422 and "unknown TLP" in unknown.text
+    empty = _share(http, major, summary="   ")
+    assert empty.status_code == 422 and "write the summary to share" in empty.text
+    assert _summaries(engine) == 0
+    assert http.post(f"/incidents/{major}/share", data={"summary": "x", "tlp": "amber"}).status_code == 403
+    assert _summaries(engine) == 0
+
+    done = _share(http, major)
+    assert done.status_code == 303 and done.headers["location"] == f"/incidents/{major}#share"
+    after = http.get(f"/incidents/{major}").text
+    found = re.search(r"Summary \u201cCard outage at a Danish bank\u201d shared with the sector anonymously as "
+                      r"(incident--[0-9a-f-]{36}) under TLP:AMBER, related to 1 linked intel object\.", after)
+    assert found, after[:3000]
+    summary_id = found.group(1)
+    shared = after[after.index('id="shared-summaries"'):]
+    assert f'<a href="/objects/{summary_id}">Card outage at a Danish bank</a>' in shared
+    assert _summaries(engine) == 1
+    # Another member reads it through the API, anonymous, under AMBER.
+    seen = http.get(f"/api/v1/objects/{summary_id}", headers=_h(world.boreal)).json()
+    assert seen["meta"]["creator"] == "anonymous member" and seen["meta"]["tlp"] == "amber"
+    assert seen["object"]["x_nordcert_incident_types"] == ["system_failure"]
+    assert "Secret" not in str(seen)
+
+    # Other banks can neither see the incident nor share for it; Alpha's readers see no form.
+    log_in(http, world.boreal.email)
+    assert http.get(f"/incidents/{major}", headers={"Accept": "text/html"}).status_code == 404
+    assert _share_as_outsider(http, major).status_code == 404
+    reader = make_member(engine, org=world.alpha.org_name, role="reader")
+    with transaction(engine) as conn:
+        accounts.set_password(conn, reader.email, PASSWORD)
+    log_in(http, reader.email)
+    as_reader = http.get(f"/incidents/{major}").text
+    assert 'id="share-form"' not in as_reader and f'href="/objects/{summary_id}"' in as_reader
+    assert _summaries(engine) == 1
+
+    # The authority sees the summary with its TLP, criteria and types, and no member's name...
+    log_in(http, authority.email)
+    sector = http.get("/incidents/sector").text
+    row = sector[sector.index(f'href="/objects/{summary_id}"'):]
+    row = row[:row.index("</tr>")]
+    assert '<span class="muted">anonymous member</span>' in row and '<span class="tlp tlp-amber">TLP:AMBER' in row
+    assert "Critical services affected (Art 6)" in row and "System failure" in row
+    assert not any(name in sector for name in NAMES)
+
+    # ...until Alpha shares one with "anonymous" unticked: then Alpha is named, there only.
+    log_in(http, world.alpha.email)
+    named = _share(http, major, title="Lessons: keep storage headroom", tlp="green", anonymous=None,
+                   include_links=None, summary="Keep 30 % storage headroom before month-end batches.")
+    assert named.status_code == 303
+    flash = http.get(f"/incidents/{major}").text
+    assert "shared with the sector naming your organisation as incident--" in flash
+    assert "under TLP:GREEN." in flash
+    log_in(http, authority.email)
+    sector = http.get("/incidents/sector").text
+    assert sector.count("Alpha Bank") == 1
+    row = sector[sector.index("Lessons: keep storage headroom"):]
+    assert "<td>Alpha Bank</td>" in row[:row.index("</tr>")]
+    assert "Boreal Bank" not in sector and _totals(sector)["Summaries shared"] == "2"
+
+
+def _share_as_outsider(http: httpx.Client, incident_id: int) -> httpx.Response:
+    csrf = csrf_of(http.get("/incidents").text)
+    return http.post(f"/incidents/{incident_id}/share", data={"csrf": csrf, "summary": "x", "tlp": "amber"},
+                     headers={"Accept": "text/html"})
+
+
+# --- in the browser --------------------------------------------------------------------------------
+
+
+def _browser_log_in(page: Any, email: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def test_the_sector_page_in_chromium(http: httpx.Client, world: World, engine: Engine, browser_page: Any) -> None:
+    major = _sector_data(http, world)
+    for days, facts in ((70, helpers.MAJOR_FACTS), (100, helpers.MINOR_FACTS), (130, helpers.MINOR_FACTS)):
+        _record(http, world.boreal, f"BOREAL-{days}", facts, days_ago=days)
+    page = browser_page
+    # Alpha shares a summary through the form.
+    _browser_log_in(page, world.alpha.email)
+    page.goto(f"/incidents/{major}")
+    page.fill("#share-title", "Card outage at a Danish bank")
+    page.fill("#share-summary", "Storage exhaustion during month-end batch: check your capacity alerts.")
+    page.select_option("#share-tlp", "green")
+    page.click("#share-form button[type=submit]")
+    page.wait_for_url(f"**/incidents/{major}#share")
+    assert "shared with the sector anonymously" in page.inner_text(".flash")
+    assert "Card outage at a Danish bank" in page.inner_text("#shared-summaries")
+    page.locator("#share").screenshot(path=str(SCREENSHOTS / "incident-share.png"))
+
+    # CERT staff open the sector page from the incident list and look at six months.
+    page.context.clear_cookies()
+    _browser_log_in(page, world.staff.email)
+    page.goto("/incidents")
+    page.click("text=The sector's incidents")
+    page.wait_for_url("**/incidents/sector")
+    page.select_option("#months", "6")
+    page.click("form[aria-label=Period] button")
+    page.wait_for_url("**/incidents/sector?months=6")
+    assert page.locator("#totals dd").all_inner_texts() == ["5", "2", "3", "1"]  # incidents, major, not, summaries
+    chart = page.locator("#by-month svg")
+    assert chart.get_attribute("aria-label") == "Incidents per month, last 6 months"
+    assert chart.bounding_box()["width"] > 600
+    assert page.locator("#shared tbody tr").count() == 1
+    assert "Card outage at a Danish bank" in page.inner_text("#shared")
+    screenshot(page, "incident-sector")
