@@ -136,6 +136,7 @@ def shared_summaries(conn: Connection, reader: Reader | None, settings: Settings
             "id": obj["id"], "name": obj.get("name"), "description": obj.get("description"),
             "tlp": Tlp(row.tlp).label, "shared_at": format_timestamp(row.date_added),
             "member": row.creator_name if policy.creator_visible(sharing, reader) else "anonymous member",
+            "anonymous": bool(row.anonymous),  # shared anonymously (CERT staff still see who)
             "major": obj.get("x_nordcert_dora_major"), "criteria": obj.get("x_nordcert_dora_criteria", []),
             "incident_types": obj.get("x_nordcert_incident_types", []),
         })
