@@ -34,7 +34,7 @@ from nordcert.federation import incoming, outgoing
 from nordcert.federation.peers import Peer, get_peer
 from nordcert.federation.tables import federation_peers
 from nordcert.intel.validate import ObjectError, timestamp_us
-from nordcert.taxii.client import TAXII, RemoteError, collection_url
+from nordcert.taxii.client import TAXII, RemoteError, collection_url, wait_for_status
 
 _fp = federation_peers
 _US = 1_000_000
@@ -272,21 +272,8 @@ def _send(client: httpx.Client, coll: str, status_base: str, envelope: bytes, ti
         status = orjson.loads(resp.content)
     except orjson.JSONDecodeError:
         raise RemoteError(f"{coll}objects/ did not answer a status resource") from None
-    status = _wait(client, status_base, status, timeout)
+    status = wait_for_status(client, status_base, status, timeout)
     return int(status.get("failure_count") or 0), status
-
-
-def _wait(client: httpx.Client, status_base: str, status: Any, timeout: float) -> dict[str, Any]:
-    if not isinstance(status, dict) or "status" not in status:
-        raise RemoteError("the peer did not answer a TAXII status resource")
-    deadline = time.monotonic() + timeout
-    while status.get("status") == "pending" and time.monotonic() < deadline:
-        time.sleep(0.2)
-        status, _ = _get(client, f"{status_base}{status.get('id')}/", {})
-    if status.get("status") != "complete":
-        raise RemoteError("the peer did not finish storing a batch in time; it is sent again next time")
-    done: dict[str, Any] = status
-    return done
 
 
 def sync_peer(engine: Engine, settings: Settings, ref: str | int, *, owner: str | None = None,

@@ -195,7 +195,7 @@ def push(engine: Engine, settings: Settings, *, url: str, collection_id: str, as
                 raise RemoteError(f"{coll}objects/: {exc}") from None
             if resp.status_code not in (200, 202):
                 raise RemoteError(f"{coll}objects/ answered {resp.status_code}: {resp.text[:200]}")
-            status = _wait(client, urljoin(coll, "../../status/"), orjson.loads(resp.content), timeout)
+            status = wait_for_status(client, urljoin(coll, "../../status/"), orjson.loads(resp.content), timeout)
             if status.get("failure_count"):
                 first = (status.get("failures") or [{}])[0]
                 raise RemoteError(f"{coll}: {status['failure_count']} objects refused, e.g. "
@@ -208,12 +208,15 @@ def push(engine: Engine, settings: Settings, *, url: str, collection_id: str, as
     return {"collection": coll, "sent": sent}
 
 
-def _wait(client: httpx.Client, status_base: str, status: dict[str, Any], timeout: float) -> dict[str, Any]:
-    """Poll a pending add until it completes (bounded by ``timeout``)."""
+def wait_for_status(client: httpx.Client, status_base: str, status: Any, timeout: float) -> dict[str, Any]:
+    """Poll a pending add until it completes (bounded by ``timeout``); the final status resource."""
+    if not isinstance(status, dict) or "status" not in status:
+        raise RemoteError("the remote server did not answer a TAXII status resource")
     deadline = time.monotonic() + timeout
     while status.get("status") == "pending" and status.get("id") and time.monotonic() < deadline:
         time.sleep(0.2)
         status, _ = _get_json(client, f"{status_base}{status['id']}/")
-    if status.get("status") == "pending":
-        raise RemoteError("the remote server did not finish the add in time")
-    return status
+    if status.get("status") != "complete":
+        raise RemoteError("the remote server did not finish the add in time; it is sent again next time")
+    done: dict[str, Any] = status
+    return done
