@@ -93,10 +93,12 @@ def remind_due(engine: Engine, *, now: datetime | None = None, before: timedelta
             reminder = Reminder(incident_id=row.id, reference=row.reference, organisation=row.name,
                                 kind=row.next_due_kind, due_at=present.dt(row.next_due_at), timezone=row.timezone,
                                 reminded_at=now)
+            # RETURNING answers no row when another worker reminded of this deadline first (rowcount is not
+            # reliable for INSERT … ON CONFLICT DO NOTHING across drivers).
             done = conn.execute(insert(_r).values(
                 incident_id=row.id, kind=row.next_due_kind, due_at=row.next_due_at, reminded_at=present.us(now),
-                overdue=reminder.overdue).on_conflict_do_nothing())
-            if done.rowcount:  # 0: another worker reminded of this deadline first
+                overdue=reminder.overdue).on_conflict_do_nothing().returning(_r.c.incident_id)).first()
+            if done is not None:
                 recorded.append(reminder)
     for reminder in recorded:
         log.log(logging.WARNING if reminder.overdue else logging.INFO, "report deadline: %s", reminder.message)
