@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Annotated, Any, Optional
+from typing import IO, Annotated, Any, Optional, cast
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -100,13 +100,13 @@ def export_command(
                 written, size = _misp(conn, reader, settings, Path(str(output)), tick)
             elif to_stdout:
                 out = _CountingWriter(sys.stdout.buffer)
-                written = export_to(conn, reader, settings, request, out, on_progress=tick)
+                written = export_to(conn, reader, settings, request, cast(IO[bytes], out), on_progress=tick)
                 sys.stdout.buffer.flush()
                 size = out.written
             else:
                 with open(str(output), "wb") as fh:
                     out = _CountingWriter(fh)
-                    written = export_to(conn, reader, settings, request, out, on_progress=tick)
+                    written = export_to(conn, reader, settings, request, cast(IO[bytes], out), on_progress=tick)
                 size = out.written
     seconds = round(time.perf_counter() - started, 3)
     summary: dict[str, Any] = {"format": request.format, "kind": request.kind, unit: written, "bytes": size,

@@ -39,8 +39,7 @@ def _main(
     ] = None,
 ) -> None:
     """Select the instance; every command works on it."""
-    overrides = {"home": instance} if instance is not None else {}
-    ctx.obj = Settings(**overrides)
+    ctx.obj = Settings(home=instance) if instance is not None else Settings()
 
 
 accounts_cli.register(app)

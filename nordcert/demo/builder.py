@@ -64,7 +64,7 @@ USERS = [
     ("risk@fjord.example", "Siri Nilsen (risk)", "FJORD", "risk_officer", "demo-fjord-risk"),
 ]
 #: id, title, kind, options: TAXII collections (fixed ids, so the README's examples work)
-COLLECTIONS = [
+COLLECTIONS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("7c3b4f0e-2c55-4e1b-9d61-2f6f8a1e5b01", "Sector", "sector",
      {"read_all": True, "write_all": True, "description": "Everything each member may see"}),
     ("7c3b4f0e-2c55-4e1b-9d61-2f6f8a1e5b02", "DK banks", "group", {"group": "DK banks"}),
@@ -101,7 +101,7 @@ def build_demo(settings: Settings, *, progress: bool = True) -> dict[str, Any]:
         for name, short, country, kind in ORGANISATIONS:
             accounts.create_organisation(conn, name=name, short_name=short, country=country, sector_type=kind)
         for name, description, members in GROUPS:
-            accounts.create_group(conn, name=name, description=description, members=members)
+            accounts.create_group(conn, name=name, description=description, members=list[str | int](members))
         for email, name, org, role, token in USERS:
             accounts.create_user(conn, email=email, name=name, organisation=org, role=role)
             accounts.create_token(conn, user=email, token=token, label="demo")
@@ -282,7 +282,7 @@ class _FraudIntel:
 
     def scam_phones(self, n: int) -> list[dict[str, Any]]:
         prefixes = ["+4670", "+4673", "+4791", "+4540", "+35840"]
-        out = []
+        out: list[dict[str, Any]] = []
         while len(out) < n:
             number = self.rng.choice(prefixes) + "".join(self.rng.choice("0123456789") for _ in range(7))
             try:

@@ -43,7 +43,7 @@ def stream_rows(conn: Connection, stmt: Select[Any], *, batch: int = BATCH) -> I
             rows = cur.fetchmany(batch)
             if not rows:
                 return
-            yield rows
+            yield list(rows)
     finally:
         cur.close()
 

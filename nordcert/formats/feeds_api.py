@@ -21,6 +21,7 @@ from nordcert.clock import now_us
 from nordcert.deps import CurrentReader
 from nordcert.errors import NotFound
 from nordcert.formats import export
+from nordcert.formats.blocklist import blocklist_kinds
 from nordcert.formats.export import BLOCKLIST_KINDS, CsvFilter, StixFilter
 from nordcert.observables.warninglist_store import current_matcher
 from nordcert.observables.warninglists import Matcher
@@ -155,7 +156,7 @@ def csv_feed(request: Request, reader: CurrentReader, kind: str | None = None, t
              formula_guard: Annotated[bool, Query(description="Guard cells a spreadsheet would run.")] = True,
              ) -> Response:
     if kind is not None and kind.lower() not in BLOCKLIST_KINDS:
-        export.blocklist_kinds(kind)  # raises Invalid with the kinds there are
+        blocklist_kinds(kind)  # raises Invalid with the kinds there are
     filters = CsvFilter(kind=kind.lower() if kind else None, types=_types(types),
                         added_after=_since(since), tlp_max=_tlp(tlp),
                         include_stale=include_stale, include_warninglisted=include_warninglisted,

@@ -174,4 +174,4 @@ def _quiet_six_importers() -> None:
                           _known: Any = known) -> Any:
                 return importlib.util.spec_from_loader(fullname, _f) if fullname in _known else None
 
-            finder.find_spec = find_spec  # type: ignore[attr-defined]
+            finder.find_spec = find_spec  # type: ignore[method-assign]

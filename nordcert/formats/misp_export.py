@@ -101,13 +101,14 @@ def events(conn: Connection, reader: Reader | None, settings: Settings) -> Itera
             continue
         name, org_uuid = _orgc(row, reader, settings)
         key = (org_uuid, _day(row.date_added), row.tlp)
-        event = loose.get(key)
-        if event is None:
+        found_event = loose.get(key)
+        if found_event is None:
             uid = str(uuidlib.uuid5(NORDCERT_NAMESPACE, f"misp-loose:{org_uuid}/{key[1]}/{row.tlp}"))
             head = EventHead(uuid=uid, info=f"{name}: intel of {key[1]} ({Tlp(row.tlp).display})",
                              tlp=Tlp(row.tlp), timestamp=_seconds(row.date_added), date=key[1],
                              orgc_name=name, orgc_uuid=org_uuid)
-            event = loose[key] = _Event(head=head)
+            found_event = loose[key] = _Event(head=head)
+        event = found_event
         event.ids.append(row.stix_id)
         event.head = EventHead(**{**event.head.__dict__, "timestamp": max(event.head.timestamp,
                                                                           _seconds(row.date_added))})
@@ -187,9 +188,10 @@ def feed_event(conn: Connection, reader: Reader | None, settings: Settings, uuid
     if found is not None:
         event = _container_event(found, reader, settings)
     else:
-        event = next((e for e in events(conn, reader, settings) if e.head.uuid == uuid), None)
-        if event is None:
+        searched = next((e for e in events(conn, reader, settings) if e.head.uuid == uuid), None)
+        if searched is None:
             return None
+        event = searched
     feed: dict[str, Any] = _as_misp(conn, reader, settings, event).to_feed()
     return feed
 

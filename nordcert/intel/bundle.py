@@ -32,7 +32,8 @@ def objects_of_document(doc: Any) -> list[Any]:
         if isinstance(doc.get("objects"), list):
             if doc.get("type") not in (None, "bundle"):
                 raise Invalid(f"a document with an 'objects' list must be a bundle, not {doc.get('type')!r}")
-            return doc["objects"]
+            objects: list[Any] = doc["objects"]
+            return objects
         if "type" in doc and doc["type"] != "bundle":
             return [doc]
         if doc.get("type") == "bundle":

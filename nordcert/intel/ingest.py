@@ -156,7 +156,7 @@ class _Clock:
 
     def take(self, n: int) -> int:
         """Reserve ``n`` consecutive values; returns the first."""
-        first = max(now_us(), self.last + 1)
+        first: int = max(now_us(), int(self.last) + 1)
         self.last = first + n - 1
         return first
 

@@ -249,7 +249,7 @@ def check_object(obj: Any) -> Checked:
         raise ObjectError("revoked must be true or false")
     return Checked(
         obj=obj,
-        stix_id=stix_id,
+        stix_id=str(stix_id),  # checked by _check_identifier above
         type=otype,
         spec_version=spec or "2.1",
         modified=modified if modified is not None else (created if created is not None else 0),

@@ -169,7 +169,7 @@ def _local_batches(engine: Engine, reader: Any, after: int, max_tlp: Tlp) -> Ite
             ).all()
         if not rows:
             return
-        yield rows
+        yield list(rows)
         after = rows[-1].date_added
 
 

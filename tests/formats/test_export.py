@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, insert, update
 from nordcert.config import Settings
 from nordcert.db import transaction
 from nordcert.errors import Invalid
+from nordcert.formats.csv_export import guard
 from nordcert.formats.export import (
     COLUMNS,
     CsvFilter,
@@ -37,7 +38,6 @@ from nordcert.formats.export import (
     write_blocklist,
     write_rpz,
 )
-from nordcert.formats.csv_export import guard
 from nordcert.intel import service as intel
 from nordcert.intel.ingest import ingest, submission_for
 from nordcert.intel.tables import stix_objects
@@ -110,10 +110,10 @@ def validate(raw: bytes) -> list[str]:
     return [str(e) for e in result.errors or ()]
 
 
-def bundle_bytes(engine: Engine, settings: Settings, member: Member | None, filters: StixFilter = StixFilter()
+def bundle_bytes(engine: Engine, settings: Settings, member: Member | None, filters: StixFilter | None = None
                  ) -> bytes:
     with transaction(engine, write=False) as conn:
-        return b"".join(bundle_chunks(conn, member.reader if member else None, settings, filters))
+        return b"".join(bundle_chunks(conn, member.reader if member else None, settings, filters or StixFilter()))
 
 
 def _file_objects(path: Path) -> list[dict[str, Any]]:

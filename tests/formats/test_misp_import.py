@@ -16,8 +16,7 @@ from sqlalchemy import Engine, func, select
 from nordcert.config import Settings
 from nordcert.db import transaction
 from nordcert.errors import Invalid
-from nordcert.formats.misp_import import (event_uuids, iter_feed, objects_of_event, read_events,
-                                          tlp_of_tags)
+from nordcert.formats.misp_import import event_uuids, iter_feed, objects_of_event, read_events, tlp_of_tags
 from nordcert.intel.tables import stix_objects
 from nordcert.observables import service as observables
 from nordcert.sharing.tlp import MARKING_TLP, Tlp
