@@ -40,7 +40,7 @@ HHI_HIGH = 2_500
 # --- results ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Concentration:
     """How many critical functions, of how many members, one node carries."""
 
@@ -58,7 +58,7 @@ class Concentration:
     member_ids: tuple[int, ...]  # those members' organisation ids, ascending (for the caller to anonymise)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProviderShare:
     provider_id: str  # a provider node, or a service node that names no provider
     name: str
@@ -66,7 +66,7 @@ class ProviderShare:
     share: float  # percent of the category's total (0-100)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CategoryHHI:
     category: str
     basis: str  # "functions" or "members"
@@ -76,7 +76,7 @@ class CategoryHHI:
     providers: tuple[ProviderShare, ...]  # largest share first
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MemberImpact:
     organisation_id: int | None
     lost: tuple[str, ...]  # the member's critical functions lost (process ids, ascending)
@@ -87,7 +87,7 @@ class MemberImpact:
         return len(self.lost)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WhatIf:
     down: tuple[str, ...]
     functions: int  # critical functions lost across the sector
@@ -97,7 +97,7 @@ class WhatIf:
     lost: dict[str, tuple[str, ...]]  # every kind -> the node ids lost (the down nodes included), ascending
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Incomplete:
     node_id: str
     kind: str
