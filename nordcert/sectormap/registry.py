@@ -460,5 +460,6 @@ def insert_edges(conn: Connection, org: int, edges: list[_Edge], stamp: int) -> 
     for start in range(0, len(rows), 500):  # SQLite binds at most 32,766 values per statement
         stmt = (postgresql.insert(_d) if conn.dialect.name == "postgresql" else sqlite.insert(_d)).values(
             rows[start:start + 500])
-        added += conn.execute(stmt.on_conflict_do_nothing(index_elements=["dependent", "dependency"])).rowcount
+        inserted = stmt.on_conflict_do_nothing(index_elements=["dependent", "dependency"]).returning(_d.c.dependent)
+        added += len(conn.execute(inserted).all())  # RETURNING names the rows inserted (rowcount is -1 on psycopg)
     return added
