@@ -62,6 +62,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     from nordcert.incidents.api import router as incidents_router
     from nordcert.intel.api import router as intel_router
     from nordcert.observables.api import router as observables_router
+    from nordcert.sectormap.api import router as sectormap_router
     from nordcert.taxii.api import router as collections_router
     from nordcert.taxii.views import router as taxii_router
     from nordcert.web.setup import install as install_web
@@ -74,6 +75,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.include_router(federation_router, prefix="/api/v1")
     app.include_router(incidents_router, prefix="/api/v1")
     app.include_router(crisis_router, prefix="/api/v1")
+    app.include_router(sectormap_router, prefix="/api/v1")
     app.include_router(taxii_router)
     app.include_router(misp_feed_router)  # /feeds/misp/… before /feeds/{name}
     app.include_router(feeds_router)
