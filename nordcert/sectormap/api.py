@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from nordcert.db import transaction
 from nordcert.deps import CurrentReader, ReadConn, WriteConn
 from nordcert.errors import TooLarge
-from nordcert.sectormap import csv_import, progress, registry, risks, shared, survey, views
+from nordcert.sectormap import csv_import, dependencies, progress, registry, risks, shared, survey, views
 from nordcert.sectormap.schemas import (
     AnswerOut,
     ConcentrationOut,
@@ -161,19 +161,19 @@ def delete_service(service_id: int, reader: CurrentReader, conn: WriteConn) -> R
 @router.get("/dependencies", response_model=list[Dependency], summary="Dependencies you may see")
 def list_dependencies(reader: CurrentReader, conn: ReadConn, organisation_id: OrgFilter = None
                       ) -> list[dict[str, str]]:
-    return registry.list_dependencies(conn, reader, organisation_id=organisation_id)
+    return dependencies.list_dependencies(conn, reader, organisation_id=organisation_id)
 
 
 @router.post("/dependencies", response_model=Dependency, status_code=201,
              summary="One of your nodes depends on another of yours or on shared infrastructure")
 def add_dependency(body: Dependency, reader: CurrentReader, conn: WriteConn) -> dict[str, Any]:
-    return registry.add_dependency(conn, reader, dependent=body.dependent, dependency=body.dependency)
+    return dependencies.add_dependency(conn, reader, dependent=body.dependent, dependency=body.dependency)
 
 
 @router.delete("/dependencies", status_code=204, summary="Remove one of your dependencies")
 def remove_dependency(reader: CurrentReader, conn: WriteConn, dependent: Annotated[str, Query()],
                       dependency: Annotated[str, Query()]) -> Response:
-    registry.remove_dependency(conn, reader, dependent=dependent, dependency=dependency)
+    dependencies.remove_dependency(conn, reader, dependent=dependent, dependency=dependency)
     return Response(status_code=204)
 
 

@@ -26,9 +26,10 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from nordcert.accounts.tables import organisations
 from nordcert.clock import now_us
 from nordcert.errors import Invalid
-from nordcert.sectormap import registry, shared
+from nordcert.sectormap import dependencies, registry, shared
 from nordcert.sectormap.service import (
     PROCESS_CATEGORIES,
     SERVICE_TYPES,
@@ -121,6 +122,8 @@ def import_register(conn: Connection, reader: Reader, data: bytes, *, mapping: I
 
     Returns what happened: rows read, and per kind how many were created, updated and unchanged."""
     org = require_member_writer(conn, reader)
+    # One import per member at a time (PostgreSQL): two of the same file must not both create its rows.
+    conn.execute(select(organisations.c.id).where(organisations.c.id == org).with_for_update())
     if len(data) > MAX_BYTES:
         raise Invalid(f"the file is larger than {MAX_BYTES} bytes")
     given = parse_mapping(mapping)
@@ -380,7 +383,7 @@ def _store(conn: Connection, org: int, rows: list[_Row], columns: set[str], repl
                               "processes", stamp)
             edges.append(("process", process, *target))
     edges = list(dict.fromkeys(edges))
-    added = registry.insert_edges(conn, org, edges, stamp)
+    added = dependencies.insert_edges(conn, org, edges, stamp)
     removed = 0
     if replace:
         stale = [i for key, (i, _row) in services.items() if key not in service_ids]

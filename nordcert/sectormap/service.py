@@ -26,7 +26,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from nordcert.accounts.tables import organisations
 from nordcert.errors import Forbidden, Invalid
@@ -221,6 +222,11 @@ def load_graph(conn: Connection) -> Graph:
     for dependent, dependency in conn.execute(select(d.c.dependent, d.c.dependency)):
         graph.link(dependent, dependency)
     return graph
+
+
+def insert_or_skip(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT of this store's dialect, for ``on_conflict_do_nothing`` (PostgreSQL and SQLite share it)."""
+    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
 
 
 def organisations_by_id(conn: Connection, ids: Iterable[int | None] | None = None) -> dict[int, dict[str, Any]]:

@@ -23,6 +23,7 @@ from nordcert.errors import Conflict, Invalid, NotFound
 from nordcert.sectormap.service import (
     INFRASTRUCTURE_KINDS,
     clean_text,
+    insert_or_skip,
     iso,
     lei_problem,
     may_read,
@@ -114,9 +115,13 @@ def resolve_provider(conn: Connection, given: Mapping[str, Any], problems: list[
             problems.append({"field": prefix + "name", "reason": f"no provider {values['name']!r}"})
             return None
         stamp = now_us()
-        return int(conn.execute(insert(_pr).values(
+        made = conn.execute(insert_or_skip(conn, _pr).values(
             **values, name_key=provider_key(values["name"]), created_at=stamp, updated_at=stamp,
-        ).returning(_pr.c.id)).scalar_one())
+        ).on_conflict_do_nothing().returning(_pr.c.id)).scalar()
+        if made is not None:
+            return int(made)
+        # Another member registered it at the same moment (PostgreSQL): theirs is the provider.
+        return resolve_provider(conn, given, problems, prefix=prefix, create=False)
     missing = {k: v for k, v in values.items() if k != "name" and v is not None and row[k] is None}
     if missing:
         conn.execute(update(_pr).where(_pr.c.id == row["id"]).values(**missing, updated_at=now_us()))

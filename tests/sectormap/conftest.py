@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from nordcert.db import import_all_tables, transaction
-from nordcert.sectormap import registry, shared
+from nordcert.sectormap import dependencies, registry, shared
 from tests.factories import Member, make_member
 
 
@@ -135,7 +135,7 @@ def build_sector(engine: Engine, w: World) -> Sector:
 
 
 def registry_link(engine: Engine, m: Member, dependent: str, dependency: str) -> None:
-    call(engine, registry.add_dependency, m.reader, dependent=dependent, dependency=dependency)
+    call(engine, dependencies.add_dependency, m.reader, dependent=dependent, dependency=dependency)
 
 
 def leaks(document: Any, w: World, reader: Member) -> list[str]:

@@ -4,11 +4,13 @@ answers that store nothing."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine
 
+from nordcert.sectormap.service import provider_key
 from tests.factories import Member, make_member
 from tests.sectormap.conftest import CLOUD_LEI, World, build_sector, leaks, row_counts
 
@@ -245,3 +247,48 @@ def test_bad_input_is_a_clear_4xx_and_stores_nothing(http: httpx.Client, engine:
     assert http.get(f"{API}/analysis/concentration", headers=_h(w.alpha),
                     params={"function_category": "gambling"}).status_code == 422
     assert row_counts(engine) == before
+
+
+def test_imports_and_new_providers_racing_each_other_store_each_thing_once(base_url: str, engine: Engine,
+                                                                          world: World) -> None:
+    w = world
+    alpha_analyst = make_member(engine, org=w.alpha.org_name, role="analyst")
+    register = ("Function,Category,Critical,Provider,Service type,System\n"
+                + "".join(f"Function {n},payments,yes,Brand New Cloud {n % 3} AB,S17,System {n % 4}\n"
+                          for n in range(12))).encode()
+    calls: list[tuple[Member, str, Any]] = [
+        (w.alpha, "/import", register), (alpha_analyst, "/import", register),
+        (w.boreal, "/import", register.replace(b"Function ", b"Boreal function ")),
+        (w.payco, "/services", {"name": "Payco cloud", "provider": {"name": "brand new cloud 0"}}),
+    ]
+    start = threading.Barrier(len(calls))
+    answers: list[int] = []
+    failures: list[BaseException] = []
+
+    def run(m: Member, path: str, body: Any) -> None:
+        try:
+            with httpx.Client(base_url=base_url, headers=_h(m), timeout=60) as client:
+                start.wait()
+                if isinstance(body, bytes):
+                    r = client.post(API + path, content=body, headers={"Content-Type": "text/csv"})
+                else:
+                    r = client.post(API + path, json=body)
+                answers.append(r.status_code)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=c) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == [] and sorted(answers) == [200, 200, 200, 201]
+    with httpx.Client(base_url=base_url, headers=_h(w.admin), timeout=60) as client:
+        # One provider per name, spelt as whoever registered it first spelt it.
+        providers = [p for p in client.get(f"{API}/providers").json() if p["name"].lower().startswith("brand new")]
+        assert sorted((provider_key(p["name"]), p["usage"]["members"]) for p in providers) == [
+            ("brand new cloud 0", 3), ("brand new cloud 1", 2), ("brand new cloud 2", 2)]
+        for m, processes in ((w.alpha, 12), (w.boreal, 12)):
+            mine = client.get(f"{API}/processes", params={"organisation_id": m.org_id}).json()
+            assert len(mine) == processes
+            assert len(client.get(f"{API}/systems", params={"organisation_id": m.org_id}).json()) == 4

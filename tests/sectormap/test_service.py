@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, event
 
 from nordcert.errors import Conflict, Forbidden, Invalid, NotFound
-from nordcert.sectormap import registry, shared
+from nordcert.sectormap import dependencies, registry, shared
 from nordcert.sectormap.graph import Node
 from nordcert.sectormap.service import load_graph, provider_key
 from tests.sectormap.conftest import CLOUD_LEI, World, build_sector, call, lei, node, row_counts
@@ -55,7 +55,7 @@ def test_a_member_keeps_its_own_part_and_others_cannot_touch_it(engine: Engine, 
 
     call(engine, registry.delete_node, w.alpha.reader, "system", hub["id"])
     assert call(engine, registry.get_node, w.alpha.reader, "process", pay["id"])["depends_on"] == []
-    assert call(engine, registry.list_dependencies, w.admin.reader) == []
+    assert call(engine, dependencies.list_dependencies, w.admin.reader) == []
 
 
 def test_names_are_unique_per_member_not_across_members(engine: Engine, world: World) -> None:
@@ -81,28 +81,28 @@ def test_dependencies_follow_the_kinds_and_stay_within_the_member(engine: Engine
         (pay["node_id"], "banana", "is not a node id"),
     ]:
         with pytest.raises(Invalid) as refused:
-            call(engine, registry.add_dependency, w.alpha.reader, dependent=dependent, dependency=dependency)
+            call(engine, dependencies.add_dependency, w.alpha.reader, dependent=dependent, dependency=dependency)
         assert reason in str(refused.value.details) + refused.value.message
     with pytest.raises(NotFound):
-        call(engine, registry.add_dependency, w.alpha.reader, dependent=other["node_id"], dependency=rix["node_id"])
+        call(engine, dependencies.add_dependency, w.alpha.reader, dependent=other["node_id"], dependency=rix["node_id"])
     with pytest.raises(Invalid, match="not valid"):
         node(engine, w.alpha, "system", name="Loop", depends_on=[pay["node_id"], "system:999999"])
     assert row_counts(engine) == before
 
-    edge = call(engine, registry.add_dependency, w.alpha.reader, dependent=pay["node_id"], dependency=rix["node_id"])
+    edge = call(engine, dependencies.add_dependency, w.alpha.reader, dependent=pay["node_id"], dependency=rix["node_id"])
     assert edge == {"dependent": pay["node_id"], "dependency": rix["node_id"]}
-    call(engine, registry.add_dependency, w.alpha.reader, dependent=pay["node_id"], dependency=rix["node_id"])
-    call(engine, registry.add_dependency, w.alpha.reader, dependent=pay["node_id"], dependency=svc["node_id"])
-    assert call(engine, registry.list_dependencies, w.alpha.reader) == [
+    call(engine, dependencies.add_dependency, w.alpha.reader, dependent=pay["node_id"], dependency=rix["node_id"])
+    call(engine, dependencies.add_dependency, w.alpha.reader, dependent=pay["node_id"], dependency=svc["node_id"])
+    assert call(engine, dependencies.list_dependencies, w.alpha.reader) == [
         {"dependent": pay["node_id"], "dependency": rix["node_id"]},
         {"dependent": pay["node_id"], "dependency": svc["node_id"]}]
     # Removing shared infrastructure removes every member's dependency on it.
     call(engine, shared.delete_infrastructure, w.admin.reader, rix["id"])
-    assert call(engine, registry.list_dependencies, w.alpha.reader) == [
+    assert call(engine, dependencies.list_dependencies, w.alpha.reader) == [
         {"dependent": pay["node_id"], "dependency": svc["node_id"]}]
-    call(engine, registry.remove_dependency, w.alpha.reader, dependent=pay["node_id"], dependency=svc["node_id"])
+    call(engine, dependencies.remove_dependency, w.alpha.reader, dependent=pay["node_id"], dependency=svc["node_id"])
     with pytest.raises(NotFound):
-        call(engine, registry.remove_dependency, w.alpha.reader, dependent=pay["node_id"],
+        call(engine, dependencies.remove_dependency, w.alpha.reader, dependent=pay["node_id"],
              dependency=svc["node_id"])
 
 
@@ -219,7 +219,7 @@ def test_load_graph_is_what_was_stored_in_a_fixed_number_of_queries(engine: Engi
                                              "S17")
     assert graph.nodes[s["rix"]] == Node(s["rix"], "infrastructure", "RIX-INST", None, False, "payment_system")
     edges = {(a, b) for a, deps in bigger.depends_on.items() for b in deps}
-    stored = {(e["dependent"], e["dependency"]) for e in call(engine, registry.list_dependencies, w.admin.reader)}
+    stored = {(e["dependent"], e["dependency"]) for e in call(engine, dependencies.list_dependencies, w.admin.reader)}
     services = call(engine, registry.list_nodes, w.admin.reader, "service")
     assert edges == stored | {(v["node_id"], v["provider"]["node_id"]) for v in services}
     assert {(s["a_hub"], s["a_cloud"]), (s["a_hub"], s["rix"]), (s["a_pay"], s["a_hub"]), (s["a_card"], s["a_captive"]),
