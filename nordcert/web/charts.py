@@ -153,3 +153,80 @@ def stacked_columns(points: Sequence[tuple[str, Mapping[str, int]]], *, title: s
                          f'fill="#5b6675">{escape(label)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def share_bars(items: Sequence[tuple[str, float, str, str]], *, title: str, width: int = 860) -> Markup:
+    """Horizontal bars of shares (0 to 1) on a fixed 0–100 % scale, each labelled above with its name and
+    beside with its percentage and a note ("3 members"), each a link: ``(label, share, note, href)``. Drawn at
+    its own size (``width`` pixels, narrower on a small screen)."""
+    if not items:
+        return Markup(f'<p class="empty">{escape(title)}: nothing yet.</p>')
+    row_h, bar_h, left = 36, 13, 16
+    plot_w = width - left - 230
+    height = len(items) * row_h + 22
+    parts = [(f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" role="img" '
+             f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" {_FONT}><title>{escape(title)}</title>')]
+    for frac in (0, 0.25, 0.5, 0.75, 1):
+        x = left + frac * plot_w
+        parts.append(f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 16}" stroke="#eef2f6"/>'
+                     f'<text x="{x:.1f}" y="{height - 3}" text-anchor="middle" fill="#5b6675">{frac * 100:.0f} %</text>')
+    for i, (label, share, note, href) in enumerate(items):
+        y = i * row_h + 4
+        short = label if len(label) <= 90 else label[:87] + "…"
+        w = max(2.0, min(share, 1.0) * plot_w)
+        said = f"{share * 100:.0f} %" + (f" · {note}" if note else "")
+        parts.append(f'<a href="{escape(href)}"><text x="{left}" y="{y + 11}" fill="#1f5fa8">{escape(short)}</text>'
+                     f'<rect x="{left}" y="{y + 16}" width="{w:.1f}" height="{bar_h}" fill="#5a3fa0">'
+                     f'<title>{escape(label)}: {escape(said)}</title></rect></a>'
+                     f'<text x="{left + w + 6:.1f}" y="{y + 27}" fill="#2b3440">{escape(said)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+#: An HHI reading's colour: unconcentrated green, moderately amber, highly red.
+HHI_COLOURS = {"unconcentrated": "#2f9e44", "moderately concentrated": "#e8a200", "highly concentrated": "#d0312d"}
+
+
+def hhi_bars(items: Sequence[tuple[str, float, str, str]], *, title: str, moderate: float, high: float,
+             width: int = 860) -> Markup:
+    """The HHI of each market (0 to 10,000) as a horizontal bar coloured by its reading, over the bands of
+    the reading (from ``moderate`` and from ``high``, shaded, with a legend above): ``(label, hhi, reading,
+    href)``. Drawn at its own size like :func:`share_bars`."""
+    if not items:
+        return Markup(f'<p class="empty">{escape(title)}: nothing yet.</p>')
+    row_h, bar_h, top, left = 36, 13, 26, 16
+    plot_w = width - left - 240
+    height = top + len(items) * row_h + 20
+
+    def x_of(value: float) -> float:
+        return left + plot_w * min(max(value, 0.0), 10_000.0) / 10_000
+
+    parts = [(f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" role="img" '
+             f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" {_FONT}><title>{escape(title)}</title>')]
+    bands = (("unconcentrated", 0.0, moderate, f"below {moderate:,.0f}"),
+             ("moderately concentrated", moderate, high, f"{moderate:,.0f}–{high:,.0f}"),
+             ("highly concentrated", high, 10_000.0, f"above {high:,.0f}"))
+    key_x = float(left)
+    for name, start, end, said in bands:
+        colour = HHI_COLOURS[name]
+        parts.append(f'<rect x="{x_of(start):.1f}" y="{top - 4}" width="{x_of(end) - x_of(start):.1f}" '
+                     f'height="{height - top - 16}" fill="{colour}" fill-opacity="0.08"/>'
+                     f'<rect x="{key_x:.1f}" y="3" width="10" height="10" rx="2" fill="{colour}"/>'
+                     f'<text x="{key_x + 14:.1f}" y="12" fill="#2b3440">{escape(name)} ({escape(said)})</text>')
+        key_x += 14 + (len(name) + len(said) + 3) * 6.6 + 16
+    for value in (0, moderate, high, 10_000):
+        parts.append(f'<line x1="{x_of(value):.1f}" y1="{top - 4}" x2="{x_of(value):.1f}" y2="{height - 16}" '
+                     f'stroke="#c9d1db"/><text x="{x_of(value):.1f}" y="{height - 3}" text-anchor="middle" '
+                     f'fill="#5b6675">{value:,.0f}</text>')
+    for i, (label, value, reading, href) in enumerate(items):
+        y = top + i * row_h
+        short = label if len(label) <= 90 else label[:87] + "…"
+        w = max(2.0, x_of(value) - left)
+        said = f"{value:,.0f} · {reading}"
+        parts.append(f'<a href="{escape(href)}"><text x="{left}" y="{y + 10}" fill="#1f5fa8">{escape(short)}</text>'
+                     f'<rect x="{left}" y="{y + 14}" width="{w:.1f}" height="{bar_h}" '
+                     f'fill="{HHI_COLOURS.get(reading, "#5a3fa0")}"><title>{escape(label)}: HHI {escape(said)}'
+                     f'</title></rect></a>'
+                     f'<text x="{left + w + 6:.1f}" y="{y + 25}" fill="#2b3440">{escape(said)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
