@@ -1,0 +1,294 @@
+"""Sector map pages: the graph's data for CERT staff and authorities with every member by name, a member's pages
+and JSON answers naming no other member, the what-if route, concentration with provider shares and HHI, and a
+walk through the map in Chromium."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from nordcert.accounts import service as accounts
+from nordcert.db import transaction
+from nordcert.sectormap import shared
+from tests.factories import Member, make_member
+from tests.sectormap.conftest import World, build_sector, call, node
+from tests.web.conftest import PASSWORD, csrf_of, log_in, screenshot
+
+
+def _with_password(engine: Engine, *members: Member) -> None:
+    with transaction(engine) as conn:
+        for m in members:
+            accounts.set_password(conn, m.email, PASSWORD)
+
+
+@pytest.fixture
+def forum(engine: Engine) -> World:
+    """The sector of tests/sectormap: Alpha, Boreal and Payco on one cloud provider and RIX-INST, each with
+    names of its own (``forum.names``); CERT staff, the authority's risk officer and a peer, all with passwords."""
+    alpha = make_member(engine, name="Alpha Bank", role="risk_officer")
+    fsa = make_member(engine, name="Financial Supervisory Authority", role="risk_officer", sector_type="authority")
+    w = World(
+        admin=make_member(engine, name="Nordic Financial CERT", role="cert_admin", sector_type="cert"),
+        alpha=alpha,
+        alpha_reader=make_member(engine, org=alpha.org_name, role="reader"),
+        boreal=make_member(engine, name="Boreal Bank", role="analyst", country="NO"),
+        payco=make_member(engine, name="Payco Payments", role="risk_officer", sector_type="payment_system"),
+        fsa=fsa,
+        fsa_analyst=make_member(engine, org=fsa.org_name, role="analyst"),
+        peer=make_member(engine, name="CERT Norway instance", role="peer", sector_type="cert", country="NO"),
+    )
+    _with_password(engine, w.admin, w.alpha, w.alpha_reader, w.boreal, w.payco, w.fsa, w.fsa_analyst, w.peer)
+    return w
+
+
+def _ids(engine: Engine, w: World) -> dict[str, str]:
+    return build_sector(engine, w).ids
+
+
+def _data(page: str) -> dict[str, Any]:
+    found = re.search(r'<script type="application/json" id="sectormap-data">(.*?)</script>', page, re.DOTALL)
+    assert found, "the map page carries no graph data"
+    return json.loads(found.group(1))  # type: ignore[no-any-return]
+
+
+def _leaks(text: str, w: World, m: Member) -> list[str]:
+    """Names of other members (organisations and their nodes) in a page or answer, as a reader would read it."""
+    plain = html.unescape(text)
+    return sorted(name for org, names in w.names.items() if org != m.org_id for name in names if name in plain)
+
+
+def _post(http: httpx.Client, page: str, action: str, **data: Any) -> httpx.Response:
+    return http.post(action, data={"csrf": csrf_of(http.get(page).text), **data})
+
+
+def _provider(engine: Engine, w: World, name: str) -> str:
+    return str(next(p["node_id"] for p in call(engine, shared.list_providers, w.admin.reader) if p["name"] == name))
+
+
+# --- the map's data --------------------------------------------------------------------------------------
+
+
+def test_staff_and_the_authority_get_the_whole_graph_with_every_member_by_name(
+        http: httpx.Client, engine: Engine, forum: World) -> None:
+    s = _ids(engine, forum)
+    for m in (forum.admin, forum.fsa):
+        log_in(http, m.email)
+        answer = http.get("/sectormap")
+        assert answer.status_code == 200
+        data = _data(answer.text)
+        assert data["scope"] == "sector" and len(data["nodes"]) == 16
+        assert {o["name"] for o in data["orgs"].values()} == {"Alpha Bank", "Boreal Bank", "Payco Payments"}
+        nodes = {n["id"]: n for n in data["nodes"]}
+        assert nodes[s["a_hub"]]["name"] == "Alpha payment hub"
+        assert data["orgs"][str(nodes[s["a_hub"]]["org"])]["name"] == "Alpha Bank"
+        cloud = next(n for n in data["nodes"] if n["name"] == "Nordic Cloud AB")
+        assert (cloud["functions"], cloud["members"], cloud["share"]) == (3, 3, 0.75)
+        assert [s["a_pay"], s["a_hub"]] in data["edges"]
+        assert all(name in answer.text for names in forum.names.values() for name in names)
+        # The filter offers each member; the script is this site's own.
+        assert f'<option value="{forum.alpha.org_id}">Alpha Bank</option>' in answer.text
+        assert '<script src="/static/sectormap.js' in answer.text
+    assert http.get("/static/sectormap.js").status_code == 200
+
+
+def test_no_member_page_or_json_answer_names_another_member(http: httpx.Client, engine: Engine,
+                                                            forum: World) -> None:
+    w = forum
+    s = _ids(engine, w)
+    cloud = _provider(engine, w, "Nordic Cloud AB")
+
+    checked = 0
+    for m in (w.alpha, w.alpha_reader, w.boreal, w.payco):
+        log_in(http, m.email)
+        pages = [http.get(path) for path in (
+            "/sectormap", f"/sectormap?org={w.alpha.org_id}", "/sectormap/concentration",
+            "/sectormap/concentration?category=payments", "/sectormap/concentration?basis=members")]
+        data = _data(pages[0].text)
+        assert data["scope"] == "member" and {n["org"] for n in data["nodes"]} <= {m.org_id, None}
+        own = next(n["id"] for n in data["nodes"] if n["org"] == m.org_id)
+        for down in ([cloud], [s["rix"]], [own], [cloud, s["rix"], own]):
+            pages.append(http.get("/sectormap/what-if", params={"down": down}))
+        for answer in pages:
+            assert answer.status_code == 200, (answer.url, answer.text[:300])
+            assert _leaks(answer.text, w, m) == [], answer.url
+            checked += 1
+        # Its own names do come back: the check is not vacuous.
+        assert any(name in html.unescape(pages[0].text) for name in w.names[m.org_id] - {m.org_name})
+    assert checked == 4 * 9
+    log_in(http, w.boreal.email)
+    for ref in (s["a_hub"], s["a_captive"], "system:999999"):
+        refused = http.get("/sectormap/what-if", params={"down": ref})
+        assert refused.status_code == 422 and "in your view" in refused.json()["details"][0]["reason"]
+        assert set(refused.json()) == {"error", "message", "details"} and "Alpha" not in refused.text
+
+
+def test_what_if_answers_the_functions_lost_by_member_for_staff_and_by_type_for_members(
+        http: httpx.Client, engine: Engine, forum: World) -> None:
+    w = forum
+    s = _ids(engine, w)
+    cloud = _provider(engine, w, "Nordic Cloud AB")
+    log_in(http, w.admin.email)
+    staff = http.get("/sectormap/what-if", params={"down": cloud})
+    assert staff.status_code == 200 and staff.headers["content-type"].startswith("application/json")
+    body = staff.json()
+    assert (body["scope"], body["functions"], body["function_share"], body["member_share"]) == ("sector", 3, 0.75, 1)
+    assert {m["organisation"]["name"]: [p["name"] for p in m["lost"]] for m in body["members"]} == {
+        "Alpha Bank": ["Alpha instant payments"], "Boreal Bank": ["Boreal giro payments"],
+        "Payco Payments": ["Payco clearing and settlement"]}
+    assert {s["a_hub"], s["p_engine"], s["p_ledger"]} <= {n["id"] for n in body["lost"]["system"]}
+    captive = http.get("/sectormap/what-if", params={"down": s["a_captive"]}).json()
+    assert [(m["organisation"]["name"], [p["name"] for p in m["lost"]]) for m in captive["members"]] == [
+        ("Alpha Bank", ["Alpha card issuing"])]
+    payments = http.get("/sectormap/what-if", params={"down": s["rix"], "function_category": "payments"}).json()
+    assert (payments["functions"], payments["function_category"]) == (2, "payments")
+
+    log_in(http, w.boreal.email)
+    member = http.get("/sectormap/what-if", params={"down": cloud}).json()
+    assert (member["scope"], member["functions"], member["members"], member["lost"]) == ("member", 3, None, None)
+    assert [p["name"] for p in member["own"]["lost"]] == ["Boreal giro payments"]
+    assert {t["member_type"]: (t["members"], t["functions"]) for t in member["by_member_type"]} == {
+        "bank": (2, 2), "payment_system": (1, 1)}
+    assert http.get("/sectormap/what-if").status_code == 422
+    assert http.get("/sectormap/what-if", params={"down": cloud, "function_category": "gambling"}).status_code == 422
+    log_in(http, w.peer.email)
+    assert http.get("/sectormap/what-if", params={"down": cloud}).status_code == 404
+    assert http.get("/sectormap").status_code == 404
+    http.cookies.clear()
+    assert http.get("/sectormap/what-if", params={"down": cloud}).status_code == 303
+
+
+# --- concentration -----------------------------------------------------------------------------------
+
+
+def test_concentration_shows_provider_shares_and_the_hhi(http: httpx.Client, engine: Engine, forum: World) -> None:
+    w = forum
+    _ids(engine, w)
+    # A fourth member pays on its own hosting provider: 3 of the sector's 5 payment functions on the one cloud.
+    dune = make_member(engine, name="Dune Bank", role="risk_officer")
+    for name in ("Dune SEPA payments", "Dune instant payments"):
+        pay = node(engine, dune, "process", name=name, category="payments", critical=True)
+        node(engine, dune, "service", name=f"{name} hosting", provider={"name": "Fjord Hosting AS"},
+             service_type="S17", critical=True, supports=[pay["node_id"]])
+    w.names[dune.org_id] = {"Dune Bank", "Dune SEPA payments", "Dune instant payments", "Fjord Hosting AS"}
+    cloud = _provider(engine, w, "Nordic Cloud AB")
+
+    log_in(http, w.admin.email)
+    page = http.get("/sectormap/concentration", params={"category": "payments"}).text
+    row = re.search(rf'<tr id="share-{cloud.replace(":", "-")}">([\s\S]*?)</tr>', page)
+    assert row, "no row for the cloud provider"
+    cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>([\s\S]*?)</td>",
+                                                                                  row.group(1))]
+    assert cells[1:4] == ["60 %", "3", "3"]
+    assert "Alpha Bank, Boreal Bank, Payco Payments" in cells[4]
+    assert re.search(r'<dd id="functions-total">5</dd>', page)
+    assert "Nordic Cloud AB: 60 % · 3 members" in html.unescape(page)  # the bar's title in the chart
+    s17 = re.search(r'<tr id="hhi-S17">([\s\S]*?)</tr>', page)
+    assert s17 and "5,200" in s17.group(1) and "highly concentrated" in s17.group(1)
+    assert "HHI 5,200 · highly concentrated" in html.unescape(page)
+    assert 'id="cycles"' in page and "Payco ledger" in page  # the cycle, linked to its nodes
+    assert "/sectormap?node=" in page
+
+    log_in(http, w.boreal.email)
+    mine = http.get("/sectormap/concentration", params={"category": "payments"}).text
+    assert _leaks(mine, w, w.boreal) == []
+    assert "Nordic Cloud AB" in mine and "your functions depend on it" in mine
+    assert "Fjord Hosting AS" not in mine  # one member's provider: among "other providers"
+    s14 = re.search(r'<tr id="hhi-S14">([\s\S]*?)</tr>', mine)
+    assert s14 and "1 other provider 100 %" in html.unescape(s14.group(1))
+
+
+# --- in the browser -----------------------------------------------------------------------------------------
+
+
+def _browser_log_in(page: Any, email: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def test_the_map_walks_through_in_the_browser(browser_page: Any, engine: Engine, forum: World) -> None:
+    w = forum
+    s = _ids(engine, w)
+    cloud = _provider(engine, w, "Nordic Cloud AB")
+    page = browser_page
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error"
+            and not message.location.get("url", "").endswith("/favicon.ico") else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    _browser_log_in(page, w.admin.email)
+    page.locator("header nav").get_by_role("link", name="Sector map").click()
+    page.wait_for_url(re.compile(r"/sectormap$"))
+    assert page.locator("#map-nodes g.node").count() == 16
+    assert page.locator("#map-edges path.edge").count() >= 14
+
+    provider = page.locator(f'#map-nodes g.node[data-id="{cloud}"]')
+    provider.hover()
+    assert page.locator("#map-tip").is_visible() and "3 critical functions of 3 members" in page.locator(
+        "#map-tip").inner_text()
+    provider.click()
+    assert page.locator("#selected-name").inner_text() == "Nordic Cloud AB"
+    assert "sel" in (provider.get_attribute("class") or "")
+    assert "up" in (page.locator(f'#map-nodes g.node[data-id="{s["a_pay"]}"]').get_attribute("class") or "")
+    assert "up" not in (page.locator(f'#map-nodes g.node[data-id="{s["a_card"]}"]').get_attribute("class") or "")
+    page.get_by_role("button", name="What if this is down?").click()
+    page.locator("#whatif-total").wait_for()
+    assert page.locator("#whatif-total").inner_text().startswith("3 critical functions lost: 75 %")
+    panel = page.locator("#whatif").inner_text()
+    assert "Alpha Bank" in panel and "Boreal giro payments" in panel and "Payco clearing and settlement" in panel
+    assert "lost" in (page.locator(f'#map-nodes g.node[data-id="{s["p_settle"]}"]').get_attribute("class") or "")
+
+    # Zoom with the wheel and pan by dragging: one transform on the viewport.
+    before = page.locator("#map-viewport").get_attribute("transform")
+    page.locator("#map-svg").scroll_into_view_if_needed()
+    box = page.locator("#map-svg").bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + 20)
+    page.mouse.wheel(0, -400)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 120, box["y"] + 80, steps=5)
+    page.mouse.up()
+    page.wait_for_function("before => document.getElementById('map-viewport').getAttribute('transform') !== before",
+                           arg=before)
+    assert page.locator("#selected-name").inner_text() == "Nordic Cloud AB"  # a drag is not a click
+    page.get_by_role("button", name="Fit").click()
+    page.locator("#f-org").select_option(str(w.boreal.org_id))
+    assert page.locator("#map-nodes g.node").count() == 4
+    page.locator("#f-org").select_option("")
+    page.locator("#f-search").fill("ledger")
+    page.keyboard.press("Enter")
+    assert page.locator("#selected-name").inner_text() == "Payco ledger"
+    page.locator("#f-search").fill("")
+    page.get_by_role("button", name="Fit").click()
+    page.locator(f'#map-nodes g.node[data-id="{cloud}"]').click()
+    page.get_by_role("button", name="What if this is down?").click()
+    page.locator("#whatif-total").wait_for()
+    screenshot(page, "sectormap")
+
+    page.get_by_role("link", name="Concentration").click()
+    page.wait_for_url(re.compile(r"/sectormap/concentration$"))
+    assert page.locator("#shares svg.chart").is_visible() and page.locator("#hhi svg.chart").is_visible()
+    screenshot(page, "sectormap-concentration")
+    page.locator("#shares-table").get_by_role("link", name="Nordic Cloud AB").click()
+    page.wait_for_url(re.compile(r"/sectormap\?node="))
+    assert page.locator("#selected-name").inner_text() == "Nordic Cloud AB"
+    assert errors == []
+
+    # A member sees its own part and a what-if by member type.
+    page.locator("form[action='/logout'] button").click()
+    _browser_log_in(page, w.boreal.email)
+    page.goto("/sectormap")
+    assert page.locator("#map-nodes g.node").count() == 4
+    page.locator(f'#map-nodes g.node[data-id="{cloud}"]').click()
+    page.get_by_role("button", name="What if this is down?").click()
+    page.locator("#whatif-own").wait_for()
+    assert page.locator("#whatif-own").inner_text().startswith("1 of your 1 critical function lost")
+    assert "Alpha" not in page.locator("#map-panel").inner_text()
+    screenshot(page, "sectormap-member")
+    assert errors == []
