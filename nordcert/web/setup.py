@@ -69,13 +69,14 @@ def install(app: FastAPI, settings: Settings) -> None:
         pages,
         public,
         sectormap_pages,
+        sectormap_register,
     )
 
     secret = settings.secret_key.get_secret_value() if settings.secret_key else secrets.token_urlsafe(32)
     app.state.web_secret = secret.encode()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (pages, public, intel_pages, account_pages, admin, federation_page, incident_pages,
-                   incident_sector_page, crisis_pages, sectormap_pages):
+                   incident_sector_page, crisis_pages, sectormap_pages, sectormap_register):
         app.include_router(module.router)
     app.add_middleware(ServerTiming)
 

@@ -1,6 +1,7 @@
 """Sector map pages: the graph's data for CERT staff and authorities with every member by name, a member's pages
-and JSON answers naming no other member, the what-if route, concentration with provider shares and HHI, and a
-walk through the map in Chromium."""
+and JSON answers naming no other member, the what-if route, concentration with provider shares and HHI, a
+member's forms and CSV import (stored, or refused with 422 and nothing stored); and a walk through the map in
+Chromium."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from sqlalchemy import Engine
 
 from nordcert.accounts import service as accounts
 from nordcert.db import transaction
-from nordcert.sectormap import shared
+from nordcert.sectormap import registry, shared
 from tests.factories import Member, make_member
-from tests.sectormap.conftest import World, build_sector, call, node
+from tests.sectormap.conftest import CLOUD_LEI, World, build_sector, call, node, row_counts
 from tests.web.conftest import PASSWORD, csrf_of, log_in, screenshot
 
 
@@ -108,7 +109,8 @@ def test_no_member_page_or_json_answer_names_another_member(http: httpx.Client, 
         log_in(http, m.email)
         pages = [http.get(path) for path in (
             "/sectormap", f"/sectormap?org={w.alpha.org_id}", "/sectormap/concentration",
-            "/sectormap/concentration?category=payments", "/sectormap/concentration?basis=members")]
+            "/sectormap/concentration?category=payments", "/sectormap/concentration?basis=members",
+            "/sectormap/register")]
         data = _data(pages[0].text)
         assert data["scope"] == "member" and {n["org"] for n in data["nodes"]} <= {m.org_id, None}
         own = next(n["id"] for n in data["nodes"] if n["org"] == m.org_id)
@@ -120,12 +122,13 @@ def test_no_member_page_or_json_answer_names_another_member(http: httpx.Client, 
             checked += 1
         # Its own names do come back: the check is not vacuous.
         assert any(name in html.unescape(pages[0].text) for name in w.names[m.org_id] - {m.org_name})
-    assert checked == 4 * 9
+    assert checked == 4 * 10
     log_in(http, w.boreal.email)
     for ref in (s["a_hub"], s["a_captive"], "system:999999"):
         refused = http.get("/sectormap/what-if", params={"down": ref})
         assert refused.status_code == 422 and "in your view" in refused.json()["details"][0]["reason"]
         assert set(refused.json()) == {"error", "message", "details"} and "Alpha" not in refused.text
+    assert http.get(f"/sectormap/register/system/{s['a_hub'].split(':')[1]}").status_code == 404
 
 
 def test_what_if_answers_the_functions_lost_by_member_for_staff_and_by_type_for_members(
@@ -201,6 +204,123 @@ def test_concentration_shows_provider_shares_and_the_hhi(http: httpx.Client, eng
     assert "Fjord Hosting AS" not in mine  # one member's provider: among "other providers"
     s14 = re.search(r'<tr id="hhi-S14">([\s\S]*?)</tr>', mine)
     assert s14 and "1 other provider 100 %" in html.unescape(s14.group(1))
+
+
+# --- a member's forms ---------------------------------------------------------------------------------------
+
+
+def test_a_members_forms_store_and_refuse_with_nothing_stored(http: httpx.Client, engine: Engine,
+                                                              forum: World) -> None:
+    w = forum
+    s = _ids(engine, w)
+    log_in(http, w.alpha.email)
+    page = http.get("/sectormap/register")
+    assert page.status_code == 200 and "Alpha payment hub" in page.text and 'id="new-process-form"' in page.text
+    done = _post(http, "/sectormap/register", "/sectormap/register/process", name="Securities settlement",
+                 category="securities", critical="1", function_ref="F9", depends_on=[s["a_hub"], s["rix"]])
+    assert done.status_code == 303, done.text
+    stored = next(p for p in call(engine, registry.list_nodes, w.alpha.reader, "process")
+                  if p["name"] == "Securities settlement")
+    assert (stored["category"], stored["critical"], stored["depends_on"]) == ("securities", True,
+                                                                              sorted([s["a_hub"], s["rix"]]))
+    assert "Process “Securities settlement” added." in http.get("/sectormap/register").text
+
+    boreal_system = s["b_cloud"]
+    before = row_counts(engine)
+    cases: list[tuple[str, dict[str, Any], int, str]] = [
+        ("process", {"name": "Cash", "category": ""}, 422, 'id="new-process-category-error1"'),
+        ("process", {"name": "Alpha instant payments", "category": "payments"}, 409, 'id="new-process-name-error1"'),
+        ("service", {"provider_name": "New Cloud AB", "provider_lei": "NOTALEI"}, 422,
+         'id="new-service-provider_lei-error1"'),
+        ("service", {"name": "S", "storage_locations": "Sweden"}, 422, 'id="new-service-storage_locations-error1"'),
+        ("system", {"name": "Relay", "depends_on": [boreal_system]}, 422, 'id="new-system-depends_on-error1"'),
+    ]
+    for kind, data, status, marker in cases:
+        refused = _post(http, "/sectormap/register", f"/sectormap/register/{kind}", **data)
+        assert refused.status_code == status, (kind, data, refused.text[:500])
+        assert marker in refused.text and "Not stored" in refused.text, (kind, data)
+        assert _leaks(refused.text, w, w.alpha) == []
+        for typed in data.values():  # what was typed comes back
+            assert isinstance(typed, list) or f'value="{typed}"' in refused.text, typed
+    assert row_counts(engine) == before
+    assert http.post("/sectormap/register/process", data={"csrf": "x", "name": "X",
+                                                           "category": "cash"}).status_code == 403
+
+    # Change and delete one of its own; another member's is not there for Boreal.
+    hub_id = s["a_hub"].split(":")[1]
+    edit = http.get(f"/sectormap/register/system/{hub_id}")
+    assert edit.status_code == 200 and 'value="Alpha payment hub"' in edit.text
+    assert f'value="{s["a_cloud"]}" checked' in edit.text and f'value="{s["a_pay"]}" checked' in edit.text
+    saved = _post(http, f"/sectormap/register/system/{hub_id}", f"/sectormap/register/system/{hub_id}",
+                  name="Alpha payment hub (SEK)", description="", depends_on=[s["a_cloud"]], supports=[s["a_pay"]])
+    assert saved.status_code == 303
+    hub = call(engine, registry.get_node, w.alpha.reader, "system", int(hub_id))
+    assert (hub["name"], hub["depends_on"], hub["supports"]) == ("Alpha payment hub (SEK)", [s["a_cloud"]],
+                                                                 [s["a_pay"]])
+    clash = _post(http, f"/sectormap/register/system/{hub_id}", f"/sectormap/register/system/{hub_id}",
+                  name="", depends_on=[s["a_cloud"]])
+    assert clash.status_code == 422 and 'id="edit-name-error1"' in clash.text
+    log_in(http, w.boreal.email)
+    assert http.get(f"/sectormap/register/system/{hub_id}").status_code == 404
+    assert _post(http, "/sectormap/register", f"/sectormap/register/system/{hub_id}/delete").status_code == 404
+    log_in(http, w.alpha_reader.email)
+    reader_page = http.get("/sectormap/register").text
+    assert "Alpha payment hub (SEK)" in reader_page and 'id="new-process-form"' not in reader_page
+    assert _post(http, "/sectormap/register", "/sectormap/register/process", name="X",
+                 category="cash").status_code == 403
+    log_in(http, w.alpha.email)
+    assert _post(http, "/sectormap/register", "/sectormap/dependencies", dependent=s["a_card"],
+                 dependency=s["rix"]).status_code == 303
+    assert s["rix"] in call(engine, registry.get_node, w.alpha.reader, "process", int(s["a_card"].split(":")[1]))[
+        "depends_on"]
+    bad = _post(http, "/sectormap/register", "/sectormap/dependencies", dependent=s["a_card"],
+                dependency=s["b_cloud"])
+    assert bad.status_code == 422 and 'id="d-dependency-error1"' in bad.text
+    assert _post(http, "/sectormap/register", "/sectormap/dependencies/remove", dependent=s["a_card"],
+                 dependency=s["rix"]).status_code == 303
+    assert _post(http, f"/sectormap/register/system/{hub_id}",
+                 f"/sectormap/register/system/{hub_id}/delete").status_code == 303
+    assert "Alpha payment hub" not in http.get("/sectormap/register").text
+
+
+def test_the_csv_import_form_imports_and_names_every_bad_line(http: httpx.Client, engine: Engine,
+                                                              forum: World) -> None:
+    w = forum
+    log_in(http, w.boreal.email)
+    register = (f"Funktion;Kategori;Kritisk;Leverantör;LEI;Tjänstetyp\n"
+                f"Betalningar;payments;ja;Nordic Cloud AB;{CLOUD_LEI};S17\n"
+                f"Utlåning;lending;nej;Fjord Hosting AS;;S19\n").encode()
+    mapping = "Funktion=function\nKategori=category\nKritisk=critical\nLeverantör=provider\nTjänstetyp=service_type"
+
+    def upload(data: bytes, **fields: str) -> httpx.Response:
+        token = csrf_of(http.get("/sectormap/register").text)
+        return http.post("/sectormap/import", data={"csrf": token, "mapping": mapping, **fields},
+                         files={"file": ("register.csv", data, "text/csv")})
+
+    done = upload(register)
+    assert done.status_code == 200, done.text[:500]
+    counts = re.search(r'<table class="list compact numbers" id="import-counts">([\s\S]*?)</table>', done.text)
+    assert counts and re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", counts.group(1))).split()[-12:] == [
+        "Processes", "2", "0", "0", "Systems", "0", "0", "0", "Services", "2", "0", "0"]
+    assert "Betalningar" in done.text and "Fjord Hosting AS" in done.text
+    again = upload(register)
+    assert re.search(r"Services</th>\s*<td class=\"num\">0</td><td class=\"num\">0</td><td class=\"num\">2</td>",
+                     again.text)
+
+    before = row_counts(engine)
+    bad = upload(register + b"Kontanter;cash;kanske;Vault IT;;S77\nKort;cards;ja;;;S17\n")
+    assert bad.status_code == 422 and "Nothing was stored" in bad.text
+    lines = re.findall(r"<tr><td>line (\d+)</td><td><code>(\w*)</code></td>", bad.text)
+    assert set(lines) == {("4", "critical"), ("4", "service_type"), ("5", "provider"), ("5", "category")}
+    assert upload(register, delimiter=";", mapping="Nope=provider").status_code == 422
+    assert "no column" in upload(register, mapping="Nope=provider").text
+    assert upload(b"", mapping="").status_code == 422
+    token = csrf_of(http.get("/sectormap/register").text)
+    assert http.post("/sectormap/import", data={"csrf": token}).status_code == 422  # no file chosen
+    assert row_counts(engine) == before
+    log_in(http, w.alpha_reader.email)
+    assert upload(register).status_code == 403
+    assert row_counts(engine) == before
 
 
 # --- in the browser -----------------------------------------------------------------------------------------
@@ -291,4 +411,12 @@ def test_the_map_walks_through_in_the_browser(browser_page: Any, engine: Engine,
     assert page.locator("#whatif-own").inner_text().startswith("1 of your 1 critical function lost")
     assert "Alpha" not in page.locator("#map-panel").inner_text()
     screenshot(page, "sectormap-member")
+    page.get_by_role("link", name="Your register").click()
+    page.locator("#new-process-name").fill("Card acquiring")
+    page.locator("#new-process-category").select_option("card_processing")
+    page.locator("#new-process-critical").check()
+    page.locator("#new-process-form").get_by_label(re.compile("Boreal cloud tenancy")).check()
+    page.get_by_role("button", name="Add the process").click()
+    page.get_by_text("Process “Card acquiring” added.").wait_for()
+    screenshot(page, "sectormap-register")
     assert errors == []
