@@ -70,13 +70,14 @@ def install(app: FastAPI, settings: Settings) -> None:
         public,
         sectormap_pages,
         sectormap_register,
+        sectormap_risks,
     )
 
     secret = settings.secret_key.get_secret_value() if settings.secret_key else secrets.token_urlsafe(32)
     app.state.web_secret = secret.encode()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (pages, public, intel_pages, account_pages, admin, federation_page, incident_pages,
-                   incident_sector_page, crisis_pages, sectormap_pages, sectormap_register):
+                   incident_sector_page, crisis_pages, sectormap_pages, sectormap_register, sectormap_risks):
         app.include_router(module.router)
     app.add_middleware(ServerTiming)
 

@@ -1,13 +1,14 @@
 """Sector map pages: the graph's data for CERT staff and authorities with every member by name, a member's pages
 and JSON answers naming no other member, the what-if route, concentration with provider shares and HHI, a
-member's forms and CSV import (stored, or refused with 422 and nothing stored); and a walk through the map in
-Chromium."""
+member's forms and CSV import (stored, or refused with 422 and nothing stored), the risk register's heat map,
+measures and survey; and a walk through the map in Chromium."""
 
 from __future__ import annotations
 
 import html
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ from sqlalchemy import Engine
 
 from nordcert.accounts import service as accounts
 from nordcert.db import transaction
-from nordcert.sectormap import registry, shared
+from nordcert.sectormap import registry, risks, shared, survey
 from tests.factories import Member, make_member
 from tests.sectormap.conftest import CLOUD_LEI, World, build_sector, call, node, row_counts
 from tests.web.conftest import PASSWORD, csrf_of, log_in, screenshot
@@ -103,6 +104,15 @@ def test_no_member_page_or_json_answer_names_another_member(http: httpx.Client, 
     w = forum
     s = _ids(engine, w)
     cloud = _provider(engine, w, "Nordic Cloud AB")
+    risk = call(engine, risks.create_risk, w.admin.reader, title="Payments on one cloud", category="concentration",
+                likelihood=4, impact=5)
+    call(engine, risks.add_measure, w.admin.reader, risk["id"], title="Exit-plan exercise",
+         owner_organisation=w.admin.org_id)
+    opened = call(engine, survey.open_survey, w.admin.reader, year=2026, topics=["Cloud concentration", "Ransomware"])
+    topics = [t["id"] for t in opened["topics"]]
+    for m, comment in ((w.alpha, "Alpha payment hub is fragile"), (w.boreal, "Boreal giro payments at risk"),
+                       (w.payco, "Payco ledger cycle")):
+        call(engine, survey.submit_response, m.reader, 2026, ranking=topics, comment=comment)
 
     checked = 0
     for m in (w.alpha, w.alpha_reader, w.boreal, w.payco):
@@ -110,7 +120,7 @@ def test_no_member_page_or_json_answer_names_another_member(http: httpx.Client, 
         pages = [http.get(path) for path in (
             "/sectormap", f"/sectormap?org={w.alpha.org_id}", "/sectormap/concentration",
             "/sectormap/concentration?category=payments", "/sectormap/concentration?basis=members",
-            "/sectormap/register")]
+            "/sectormap/register", "/sectormap/risks")]
         data = _data(pages[0].text)
         assert data["scope"] == "member" and {n["org"] for n in data["nodes"]} <= {m.org_id, None}
         own = next(n["id"] for n in data["nodes"] if n["org"] == m.org_id)
@@ -122,7 +132,7 @@ def test_no_member_page_or_json_answer_names_another_member(http: httpx.Client, 
             checked += 1
         # Its own names do come back: the check is not vacuous.
         assert any(name in html.unescape(pages[0].text) for name in w.names[m.org_id] - {m.org_name})
-    assert checked == 4 * 10
+    assert checked == 4 * 11
     log_in(http, w.boreal.email)
     for ref in (s["a_hub"], s["a_captive"], "system:999999"):
         refused = http.get("/sectormap/what-if", params={"down": ref})
@@ -323,6 +333,86 @@ def test_the_csv_import_form_imports_and_names_every_bad_line(http: httpx.Client
     assert row_counts(engine) == before
 
 
+# --- the risk register -----------------------------------------------------------------------------
+
+
+def test_the_risk_register_heat_map_measures_progress_and_survey(http: httpx.Client, engine: Engine,
+                                                                 forum: World) -> None:
+    w = forum
+    log_in(http, w.admin.email)
+    added = _post(http, "/sectormap/risks", "/sectormap/risks", title="Payments concentrated on one cloud",
+                  category="concentration", likelihood="4", impact="5", description="60 % of payment functions.")
+    assert added.status_code == 303, added.text[:400]
+    risk_id = call(engine, risks.list_risks, w.admin.reader)[0]["id"]
+    page = http.get("/sectormap/risks").text
+    cell = re.search(r'data-cell="4x5">([\s\S]*?)</td>', page)
+    assert cell and f'href="#risk-{risk_id}"' in cell.group(1)
+    assert re.search(r'<td class="heat-critical"[^>]*data-cell="5x5"', page)
+    assert re.search(r'<td class="heat-low"[^>]*data-cell="1x1"', page)
+
+    before = row_counts(engine)
+    for data, marker in (({"title": "R", "category": "cyber", "likelihood": "6", "impact": "2"}, "r-likelihood"),
+                         ({"title": "", "category": "cyber", "likelihood": "2", "impact": "2"}, "r-title"),
+                         ({"title": "R", "category": "weather", "likelihood": "2", "impact": "2"}, "r-category")):
+        refused = _post(http, "/sectormap/risks", "/sectormap/risks", **data)
+        assert refused.status_code == 422 and f'id="{marker}-error1"' in refused.text, data
+    assert row_counts(engine) == before
+
+    past = (datetime.now(UTC) - timedelta(days=3)).date().isoformat()
+    assert _post(http, "/sectormap/risks", f"/sectormap/risks/{risk_id}/measures", title="Exit plans for payments",
+                 owner_organisation=str(w.alpha.org_id), owner_person="Risk officer", status="planned",
+                 due_on=past).status_code == 303
+    assert _post(http, "/sectormap/risks", f"/sectormap/risks/{risk_id}/measures", title="",
+                 due_on="someday").status_code == 422
+    page = http.get("/sectormap/risks").text
+    measure = re.search(r'<tr id="measure-(\d+)" class="overdue-row">([\s\S]*?)</tr>', page)
+    assert measure and "overdue" in measure.group(2) and "Alpha Bank, Risk officer" in measure.group(2)
+    assert '<dd id="overdue-count" class="warn">1</dd>' in page
+    assert "Measures by status at the end of each month" in page
+    measure_id = measure.group(1)
+    assert _post(http, "/sectormap/risks", f"/sectormap/risks/{risk_id}", likelihood="3", impact="5",
+                 status="open").status_code == 303
+
+    log_in(http, w.boreal.email)  # not the owner: no form, and refused
+    page = http.get("/sectormap/risks").text
+    assert f'id="status-form-{measure_id}"' not in page and 'id="risk-form"' not in page
+    assert _post(http, "/sectormap/risks", f"/sectormap/measures/{measure_id}", status="done").status_code == 403
+    assert _post(http, "/sectormap/risks", "/sectormap/risks", title="Mine", category="cyber", likelihood="1",
+                 impact="1").status_code == 403
+
+    log_in(http, w.alpha.email)  # the owner updates its status with a note
+    assert _post(http, "/sectormap/risks", f"/sectormap/measures/{measure_id}", status="in_progress",
+                 note="Two of three banks have exit plans").status_code == 303
+    page = http.get("/sectormap/risks").text
+    row = re.search(rf'<tr id="measure-{measure_id}"[^>]*>([\s\S]*?)</tr>', page)
+    assert row and "in progress" in row.group(1) and "Two of three banks have exit plans" in row.group(1)
+    assert _post(http, "/sectormap/risks", f"/sectormap/measures/{measure_id}", status="someday").status_code == 422
+
+    # The concerns survey: staff open it, members answer, the aggregate from three answers.
+    log_in(http, w.admin.email)
+    assert _post(http, "/sectormap/risks", "/sectormap/surveys", year="2026",
+                 topics="Cloud concentration\nRansomware\nPayment fraud").status_code == 303
+    assert _post(http, "/sectormap/risks", "/sectormap/surveys", year="2026", topics="Again").status_code == 409
+    topics = call(engine, survey.get_survey, w.admin.reader, 2026)["topics"]
+    log_in(http, w.alpha.email)
+    page = http.get("/sectormap/risks").text
+    assert 'id="answer-form"' in page
+    twice = _post(http, "/sectormap/risks", "/sectormap/surveys/2026/response", **{
+        "rank-1": str(topics[0]["id"]), "rank-2": str(topics[0]["id"])})
+    assert twice.status_code == 422 and "ranked twice" in twice.text
+    assert _post(http, "/sectormap/risks", "/sectormap/surveys/2026/response", **{
+        "rank-1": str(topics[1]["id"]), "rank-2": str(topics[0]["id"]), "comment": "Alpha worries"}).status_code == 303
+    page = http.get("/sectormap/risks").text
+    assert re.search(r'<ol id="own-answer"><li>Ransomware</li><li>Cloud concentration</li></ol>', page)
+    assert 'id="survey-suppressed"' in page
+    log_in(http, w.admin.email)
+    page = http.get("/sectormap/risks").text
+    assert 'id="survey-results"' in page and "Alpha worries" in page
+    assert _post(http, "/sectormap/risks", "/sectormap/surveys/2026/close").status_code == 303
+    log_in(http, w.alpha.email)
+    assert 'id="answer-form"' not in http.get("/sectormap/risks").text
+
+
 # --- in the browser -----------------------------------------------------------------------------------------
 
 
@@ -338,6 +428,10 @@ def test_the_map_walks_through_in_the_browser(browser_page: Any, engine: Engine,
     w = forum
     s = _ids(engine, w)
     cloud = _provider(engine, w, "Nordic Cloud AB")
+    risk = call(engine, risks.create_risk, w.admin.reader, title="Payments concentrated on one cloud provider",
+                category="concentration", likelihood=4, impact=5)
+    measure = call(engine, risks.add_measure, w.admin.reader, risk["id"], title="Exit plan for the cloud",
+                   owner_organisation=w.boreal.org_id, due_on=(datetime.now(UTC) - timedelta(days=2)).date())
     page = browser_page
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error"
@@ -419,4 +513,10 @@ def test_the_map_walks_through_in_the_browser(browser_page: Any, engine: Engine,
     page.get_by_role("button", name="Add the process").click()
     page.get_by_text("Process “Card acquiring” added.").wait_for()
     screenshot(page, "sectormap-register")
+    page.get_by_role("link", name="Risk register").click()
+    page.locator(f"#status-form-{measure['id']} select").select_option("in_progress")
+    page.locator(f"#status-form-{measure['id']}").get_by_role("button", name="Update").click()
+    page.get_by_text("Measure updated.").wait_for()
+    assert page.locator("#heatmap a").count() == 1
+    screenshot(page, "sectormap-risks")
     assert errors == []
