@@ -38,3 +38,21 @@ def test_the_demo_has_incidents_due_and_overdue_and_an_exercise_in_progress(tmp_
             assert changes["changes"]  # members reported after the briefing
     finally:
         engine.dispose()
+
+
+def test_the_demo_sector_map_shows_the_cloud_concentration(tmp_path: Path) -> None:
+    from nordcert.sectormap import views
+
+    settings = Settings(home=tmp_path / "demo")
+    build_demo(settings, progress=False)
+    engine = make_engine(settings)
+    try:
+        with transaction(engine, write=False) as conn:
+            staff = views.concentration_view(conn, reader_for(conn, "admin@nfcert.example"))
+            top = staff["nodes"][0]
+            assert top["node"]["name"] in ("Nordic Cloud AB", "Polar Hosting Helsinki DC1")
+            assert top["members"] == 5 and top["function_share"] == 1.0
+            member = views.concentration_view(conn, reader_for(conn, "soc@alphabank.example"))
+            assert member["scope"] == "member" and "Boreal" not in str(member)
+    finally:
+        engine.dispose()

@@ -21,7 +21,7 @@ from rich.progress import Progress
 from nordcert.accounts import service as accounts
 from nordcert.config import Settings
 from nordcert.db import make_engine, migrate, transaction
-from nordcert.demo import resilience
+from nordcert.demo import resilience, sectormap
 from nordcert.errors import Invalid, NotFound
 from nordcert.intel.bundle import iter_objects_from_file
 from nordcert.intel.ingest import ingest, submission_for
@@ -125,6 +125,7 @@ def build_demo(settings: Settings, *, progress: bool = True) -> dict[str, Any]:
         _sightings(conn, settings)
     with transaction(engine) as conn:
         resilience.build(conn)
+        sectormap.build(conn)
     with transaction(engine, write=False) as conn:
         admin = accounts.reader_for(conn, USERS[0][0])
         counts = count_visible(conn, admin)
