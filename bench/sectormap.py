@@ -26,7 +26,7 @@ traversal); then the same sector in a real store, what-if answered end to end (s
 4. The reference for the whole-graph analyses is one traversal touching every node and edge once; and, run
    once, the naive way of computing concentration (one reverse BFS per node), which also checks the figures.
 5. End to end (``--store``, default sqlite: a fresh, durable SQLite store; postgres: a fresh schema, dropped
-   afterwards): the sector as the store's rules shape it (bench/_sectormap_store.py: same node counts by kind)
+   afterwards): the sector as the store's rules shape it (bench/_sectormap_build.py: same node counts by kind)
    built through nordcert's service functions, timed by phase: organisations and users (accounts service),
    shared infrastructure and providers (CERT staff, one transaction each), each member's register of
    information as a CSV import, then the dependencies a register does not hold (``add_dependency``, one
@@ -320,11 +320,12 @@ def run(members: int, repeat: int, n_random: int, seed: int) -> dict[str, Any]:
 
 
 def run_store(args: argparse.Namespace) -> dict[str, Any]:
-    """Build the sector in a fresh store, measure what-if from it (bench/_sectormap_store.py), drop the store.
+    """Build the sector in a fresh store, measure what-if from it (bench/_sectormap_build.py, bench/_sectormap_measure.py), drop the store.
 
     Imported here, not above: the store's, the web stack's and nordcert's modules would make every garbage
     collection of the pure measurements slower (their maxima are collection pauses)."""
-    from _sectormap_store import build_store, measure_store, plan_sector
+    from _sectormap_build import build_store, plan_sector
+    from _sectormap_measure import measure_store
     from _stores import Stores
 
     with tempfile.TemporaryDirectory(prefix="nordcert-bench-sectormap-") as tmp_name:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, Connection, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, Connection, Engine, Integer, MetaData, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import QueuePool
 
 from nordcert.config import Settings
@@ -84,6 +85,12 @@ def transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
         conn = conn.execution_options(nordcert_write=write)
         with conn.begin():
             yield conn
+
+
+def upsert_insert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT in this store's dialect, for ``on_conflict_do_nothing`` / ``on_conflict_do_update`` (PostgreSQL
+    and SQLite spell both the same)."""
+    return postgresql.insert(table) if is_postgres(conn) else sqlite.insert(table)
 
 
 def in_values(conn: Connection | Engine) -> str:

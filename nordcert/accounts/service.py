@@ -13,8 +13,6 @@ import pycountry
 from argon2 import PasswordHasher
 from argon2 import exceptions as argon2_exceptions
 from sqlalchemy import Connection, delete, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from nordcert.accounts.tables import (
     api_tokens,
@@ -27,7 +25,7 @@ from nordcert.accounts.tables import (
 )
 from nordcert.clock import now_us
 from nordcert.config import NORDCERT_NAMESPACE
-from nordcert.db import fetch_all, is_postgres
+from nordcert.db import fetch_all, is_postgres, upsert_insert
 from nordcert.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from nordcert.sharing.policy import Reader, Role
 
@@ -466,7 +464,7 @@ def log_in(conn: Connection, email: str, password: str, *, max_failures: int, lo
         count = (failed.failures if failed is not None and failed.locked_until is None else 0) + 1
         locked = now + int(lockout_minutes * 60_000_000) if count >= max_failures else None
         values = {"failures": 0 if locked else count, "last_failure_at": now, "locked_until": locked}
-        stmt = (pg_insert if is_postgres(conn) else sqlite_insert)(login_failures).values(user_id=row.id, **values)
+        stmt = upsert_insert(conn, login_failures).values(user_id=row.id, **values)
         conn.execute(stmt.on_conflict_do_update(index_elements=["user_id"], set_=values))
         if locked:
             return LoginOutcome(None, f"{_WRONG} The account is now locked for {lockout_minutes:g} minutes.")

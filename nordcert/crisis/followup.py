@@ -22,8 +22,8 @@ from sqlalchemy import ColumnElement, Connection, false, func, insert, or_, sele
 from sqlalchemy.orm import aliased
 
 from nordcert.accounts.tables import organisations, users
-from nordcert.clock import now_us
-from nordcert.crisis.service import REPORTERS, iso, load, may_read, require_staff, us
+from nordcert.clock import iso, now_us, us
+from nordcert.crisis.service import REPORTERS, load, may_read, require_staff
 from nordcert.crisis.tables import crises, crisis_actions, crisis_lessons
 from nordcert.errors import Forbidden, Invalid, NotFound
 from nordcert.sharing.policy import Reader

@@ -28,19 +28,17 @@ from sqlalchemy import CTE, Connection, Select, func, insert, or_, select
 
 from nordcert.accounts.service import SECTOR_TYPES
 from nordcert.accounts.tables import organisations, users
-from nordcert.clock import now_us
+from nordcert.clock import iso, now_us, us
 from nordcert.crisis.service import (
     NON_REPORTING_SECTORS,
     NOT_REPORTED,
     SERVICES,
     STATUSES,
     crisis_out,
-    iso,
     load,
     require_active,
     require_staff,
     sector_of,
-    us,
 )
 from nordcert.crisis.tables import crisis_briefings, crisis_status_reports
 from nordcert.errors import Forbidden, Invalid

@@ -18,13 +18,13 @@ are notified.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, insert, select, update
 
 from nordcert.accounts.tables import organisations, users
-from nordcert.clock import now_us
+from nordcert.clock import iso, now_us, us
 from nordcert.crisis.tables import crises, crisis_broadcasts
 from nordcert.errors import Conflict, Forbidden, Invalid, NotFound
 from nordcert.sharing import policy
@@ -248,18 +248,3 @@ def _check_limit(limit: int) -> None:
         raise Invalid(f"limit must be between 1 and {MAX_PAGE}")
 
 
-# --- time -----------------------------------------------------------------------------------------
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def us(moment: datetime) -> int:
-    """A moment as the store keeps it: integer microseconds since the epoch."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-def iso(micros: int | None) -> str | None:
-    """A stored moment as ISO 8601 in UTC (``Z``)."""
-    if micros is None:
-        return None
-    return (_EPOCH + timedelta(microseconds=micros)).isoformat().replace("+00:00", "Z")

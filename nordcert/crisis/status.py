@@ -22,18 +22,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, insert, select, true
 
 from nordcert.accounts.tables import organisations, users
-from nordcert.clock import now_us
+from nordcert.clock import iso, now_us, us
 from nordcert.crisis.service import (
     MAX_PAGE,
     NON_REPORTING_SECTORS,
     REPORTERS,
     SERVICES,
     STATUSES,
-    iso,
     load,
     require_active,
     sector_of,
-    us,
 )
 from nordcert.crisis.tables import crisis_status_reports
 from nordcert.errors import Forbidden, Invalid

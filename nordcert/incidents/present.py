@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
 
-from nordcert.clock import now_us
+from nordcert.clock import dt, iso, iso_dt, us
 from nordcert.incidents import deadlines
 from nordcert.incidents.classify import Classification
 from nordcert.incidents.deadlines import ReportDeadline
@@ -74,30 +74,7 @@ def snapshot(row: Mapping[str, Any], links: list[str]) -> dict[str, Any]:
     }
 
 
-# --- time and JSON --------------------------------------------------------------------------------
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def now() -> datetime:
-    return dt(now_us())
-
-
-def us(moment: datetime) -> int:
-    """A moment as the store keeps it: integer microseconds since the epoch."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-def dt(micros: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=micros)
-
-
-def iso(micros: int | None) -> str | None:
-    return None if micros is None else iso_dt(dt(micros))
-
-
-def iso_dt(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+# --- JSON ----------------------------------------------------------------------------------------
 
 
 def to_json(value: Any) -> str:

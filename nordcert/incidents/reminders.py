@@ -18,9 +18,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, exists, select
 
+from nordcert import clock
 from nordcert.accounts.tables import organisations
-from nordcert.db import is_postgres, transaction
-from nordcert.incidents import deadlines, present
+from nordcert.db import transaction, upsert_insert
+from nordcert.incidents import deadlines
 from nordcert.incidents.deadlines import ReportKind
 from nordcert.incidents.tables import incident_reminders, incidents
 
@@ -66,13 +67,13 @@ def remind_due(engine: Engine, *, now: datetime | None = None, before: timedelta
     Reads first and writes only when there is something to remind of, so a quiet minute takes no
     write lock.
     """
-    now = now or present.now()
+    now = now or clock.now()
     with transaction(engine, write=False) as conn:
         wanted = conn.execute(
             select(_t.c.id, _t.c.reference, _t.c.next_due_kind, _t.c.next_due_at, _t.c.timezone,
                    organisations.c.name)
             .join(organisations, organisations.c.id == _t.c.organisation_id)
-            .where(_t.c.next_due_at.is_not(None), _t.c.next_due_at <= present.us(now + before),
+            .where(_t.c.next_due_at.is_not(None), _t.c.next_due_at <= clock.us(now + before),
                    ~exists().where(_r.c.incident_id == _t.c.id, _r.c.kind == _t.c.next_due_kind,
                                    _r.c.due_at == _t.c.next_due_at))
             .order_by(_t.c.next_due_at).limit(limit)
@@ -81,22 +82,18 @@ def remind_due(engine: Engine, *, now: datetime | None = None, before: timedelta
         return []
     recorded: list[Reminder] = []
     with transaction(engine) as conn:
-        if is_postgres(conn):
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
         for row in wanted:
             if conn.execute(select(_t.c.id).where(  # a report submitted meanwhile moved the deadline
                     _t.c.id == row.id, _t.c.next_due_kind == row.next_due_kind,
                     _t.c.next_due_at == row.next_due_at)).first() is None:
                 continue
             reminder = Reminder(incident_id=row.id, reference=row.reference, organisation=row.name,
-                                kind=row.next_due_kind, due_at=present.dt(row.next_due_at), timezone=row.timezone,
+                                kind=row.next_due_kind, due_at=clock.dt(row.next_due_at), timezone=row.timezone,
                                 reminded_at=now)
             # RETURNING answers no row when another worker reminded of this deadline first (rowcount is not
             # reliable for INSERT … ON CONFLICT DO NOTHING across drivers).
-            done = conn.execute(insert(_r).values(
-                incident_id=row.id, kind=row.next_due_kind, due_at=row.next_due_at, reminded_at=present.us(now),
+            done = conn.execute(upsert_insert(conn, _r).values(
+                incident_id=row.id, kind=row.next_due_kind, due_at=row.next_due_at, reminded_at=clock.us(now),
                 overdue=reminder.overdue).on_conflict_do_nothing().returning(_r.c.incident_id)).first()
             if done is not None:
                 recorded.append(reminder)

@@ -19,10 +19,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, insert, select
 
+from nordcert import clock
 from nordcert.accounts.tables import organisations
 from nordcert.config import Settings
 from nordcert.errors import Forbidden, Invalid
-from nordcert.incidents import present
 from nordcert.incidents.service import _load, _require_writer
 from nordcert.incidents.tables import incident_intel_links, incident_reports, incidents
 from nordcert.intel import service as intel
@@ -66,11 +66,11 @@ def sector_overview(conn: Connection, reader: Reader, settings: Settings, *, mon
         raise Forbidden("the sector view is for CERT staff and authorities' risk officers")
     if not 1 <= months <= 120:
         raise Invalid("months must be between 1 and 120")
-    now = now or present.now()
+    now = now or clock.now()
     start = datetime(now.year, now.month, 1, tzinfo=UTC)
     for _ in range(months - 1):
         start = datetime(start.year - (start.month == 1), 12 if start.month == 1 else start.month - 1, 1, tzinfo=UTC)
-    since = present.us(start)
+    since = clock.us(start)
     t = incidents.c
     rows = conn.execute(select(t.id, t.detected_at, t.major, t.status, t.classification, organisations.c.sector_type)
                         .join(organisations, organisations.c.id == t.organisation_id)
@@ -168,7 +168,7 @@ def share_summary(conn: Connection, reader: Reader, settings: Settings, incident
                                    .where(incident_reports.c.incident_id == incident_id)
                                    .order_by(incident_reports.c.sequence)):
         types = _types_of(content) or types
-    now = format_timestamp(present.us(present.now()) // 1000 * 1000)
+    now = format_timestamp(clock.us(clock.now()) // 1000 * 1000)
     summary_id = f"incident--{uuid.uuid4()}"
     obj: dict[str, Any] = {
         "type": "incident", "spec_version": "2.1", "id": summary_id, "created": now, "modified": now,
@@ -192,6 +192,6 @@ def share_summary(conn: Connection, reader: Reader, settings: Settings, incident
     sub = submission_for(conn, submitter, tlp=level.label, group=group, anonymous=anonymous)
     ingest(conn, objects, sub, settings)
     conn.execute(insert(incident_intel_links).values(incident_id=incident_id, stix_id=summary_id,
-                                                     linked_at=present.us(present.now())))
+                                                     linked_at=clock.us(clock.now())))
     shared = intel.get_object(conn, reader, summary_id, settings)
     return {"summary": shared, "relationships": len(objects) - 1}

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from sqlalchemy import ColumnElement, Connection, false, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
+from nordcert import clock
 from nordcert.accounts.tables import organisations, users
 from nordcert.errors import Conflict, Forbidden, Invalid, NotFound
 from nordcert.incidents import deadlines, present, reports, template
@@ -102,7 +103,7 @@ def record_incident(
 ) -> dict[str, Any]:
     """Record an incident of the reader's organisation, classify it and start its countdown."""
     _require_writer(reader, reader.organisation_id)
-    now = now or present.now()
+    now = now or clock.now()
     org = conn.execute(select(organisations.c.country).where(organisations.c.id == reader.organisation_id)).one()
     values = _checked({
         "reference": reference, "title": title, "description": description, "detected_at": detected_at,
@@ -113,7 +114,7 @@ def record_incident(
     if conn.execute(select(_t.c.id).where(_t.c.organisation_id == reader.organisation_id,
                                           _t.c.reference == values["reference"])).first():
         raise Conflict(f"your organisation has an incident with reference {values['reference']!r} already")
-    stamp = present.us(now)
+    stamp = clock.us(now)
     incident_id = conn.execute(insert(_t).values(
         **values, organisation_id=reader.organisation_id, created_by=reader.user_id,
         facts=present.to_json(found.model_dump(mode="json")), classification="{}", major=False, status="recorded",
@@ -132,8 +133,8 @@ def update_incident(conn: Connection, reader: Reader, incident_id: int, *, chang
     unknown = sorted(set(changes) - _UPDATABLE)
     if unknown:
         raise Invalid(f"these fields cannot be changed: {', '.join(unknown)}")
-    now = now or present.now()
-    current = {k: (present.dt(row[k]) if k.endswith("_at") and row[k] is not None else row[k]) for k in
+    now = now or clock.now()
+    current = {k: (clock.dt(row[k]) if k.endswith("_at") and row[k] is not None else row[k]) for k in
                ("reference", "title", "description", "detected_at", "occurred_at", "classified_at", "timezone",
                 "weekend_relief")}
     values = _checked({**current, **{k: v for k, v in changes.items() if k not in ("facts", "intel_links")}}, now)
@@ -141,7 +142,7 @@ def update_incident(conn: Connection, reader: Reader, incident_id: int, *, chang
         given = changes["facts"]
         given = given.model_dump(exclude_unset=True) if isinstance(given, Facts) else dict(given or {})
         values["facts"] = present.to_json(_facts({**orjson.loads(row["facts"]), **given}).model_dump(mode="json"))
-    conn.execute(update(_t).where(_t.c.id == incident_id).values(**values, updated_at=present.us(now)))
+    conn.execute(update(_t).where(_t.c.id == incident_id).values(**values, updated_at=clock.us(now)))
     if "intel_links" in changes:
         _set_links(conn, reader, incident_id, changes["intel_links"] or (), now)
     _refresh(conn, incident_id, now)
@@ -160,23 +161,23 @@ def submit_report(conn: Connection, reader: Reader, incident_id: int, *, kind: s
         raise Invalid(f"report kind {kind!r} is not one of: {', '.join(REPORT_KINDS)}")
     row = _load(conn, reader, incident_id, for_update=True)
     _require_writer(reader, row["organisation_id"])
-    now = now or present.now()
+    now = now or clock.now()
     done = _reports(conn, incident_id)
     _check_order(kind, row, [r["kind"] for r in done])
     links = _links(conn, incident_id)
     base = _carried_over(kind, done)
     fields = reports.validate(kind, {**base, **content}, met=orjson.loads(row["classification"])["met"],
-                              has_intel_links=bool(links), detected_at=present.dt(row["detected_at"]))
+                              has_intel_links=bool(links), detected_at=clock.dt(row["detected_at"]))
     if kind == "intermediate_report" and fields.get("occurred_at"):
         conn.execute(update(_t).where(_t.c.id == incident_id)
-                     .values(occurred_at=present.us(datetime.fromisoformat(fields["occurred_at"]))))
+                     .values(occurred_at=clock.us(datetime.fromisoformat(fields["occurred_at"]))))
         row = _load(conn, reader, incident_id)
     due = next((d.due for d in _schedule(row, done, now) if d.kind == kind), None)
     snapshot = {"report": fields, **present.snapshot(row, links)}
     try:  # the row lock (PostgreSQL) or the write lock (SQLite) makes this a last line of defence
         conn.execute(insert(incident_reports).values(
             incident_id=incident_id, sequence=len(done) + 1, kind=kind, content=present.to_json(snapshot),
-            submitted_at=present.us(now), submitted_by=reader.user_id, due_at=present.us(due.at) if due else None))
+            submitted_at=clock.us(now), submitted_by=reader.user_id, due_at=clock.us(due.at) if due else None))
     except IntegrityError:
         raise Conflict("another report on this incident was submitted at the same moment: reload and retry"
                        ) from None
@@ -240,7 +241,7 @@ def _checked(values: dict[str, Any], now: datetime) -> dict[str, Any]:
     if problems:
         raise Invalid("the incident is not valid", details=problems)
     for name in ("detected_at", "occurred_at", "classified_at"):
-        values[name] = present.us(values[name]) if values[name] is not None else None
+        values[name] = clock.us(values[name]) if values[name] is not None else None
     return values
 
 
@@ -270,7 +271,7 @@ def _set_links(conn: Connection, reader: Reader, incident_id: int, stix_ids: Ite
     conn.execute(incident_intel_links.delete().where(incident_intel_links.c.incident_id == incident_id))
     if wanted:
         conn.execute(insert(incident_intel_links),
-                     [{"incident_id": incident_id, "stix_id": s, "linked_at": present.us(now)} for s in wanted])
+                     [{"incident_id": incident_id, "stix_id": s, "linked_at": clock.us(now)} for s in wanted])
 
 
 def _refresh(conn: Connection, incident_id: int, now: datetime) -> None:
@@ -279,7 +280,7 @@ def _refresh(conn: Connection, incident_id: int, now: datetime) -> None:
     result = classify(Facts.model_validate(orjson.loads(row["facts"])))
     classified_at = row["classified_at"]
     if result.major and classified_at is None:
-        classified_at = present.us(now)
+        classified_at = clock.us(now)
     done = _reports(conn, incident_id)
     state = {**row, "major": result.major, "classified_at": classified_at}
     upcoming = deadlines.next_due(_schedule(state, done, now))
@@ -287,15 +288,15 @@ def _refresh(conn: Connection, incident_id: int, now: datetime) -> None:
         classification=present.to_json(present.classification(result)), major=result.major, classified_at=classified_at,
         status=_STATUS_AFTER[done[-1]["kind"]] if done else "recorded",
         next_due_kind=upcoming.kind if upcoming else None,
-        next_due_at=present.us(upcoming.due.at) if upcoming and upcoming.due else None,
+        next_due_at=clock.us(upcoming.due.at) if upcoming and upcoming.due else None,
     ))
 
 
 def _schedule(row: Mapping[str, Any], done: list[dict[str, Any]], now: datetime) -> list[ReportDeadline]:
     return deadlines.schedule(
-        major=row["major"], aware_at=present.dt(row["detected_at"]),
-        classified_at=present.dt(row["classified_at"]) if row["classified_at"] is not None else None,
-        reports=[(r["kind"], present.dt(r["submitted_at"])) for r in done], zone=deadlines.zone_of(row["timezone"]),
+        major=row["major"], aware_at=clock.dt(row["detected_at"]),
+        classified_at=clock.dt(row["classified_at"]) if row["classified_at"] is not None else None,
+        reports=[(r["kind"], clock.dt(r["submitted_at"])) for r in done], zone=deadlines.zone_of(row["timezone"]),
         now=now, weekend_relief=row["weekend_relief"])
 
 
@@ -306,7 +307,7 @@ def get_incident(conn: Connection, reader: Reader, incident_id: int, *, now: dat
                  ) -> dict[str, Any]:
     """One incident with its classification, deadlines, reports and intel links."""
     row = _load(conn, reader, incident_id)
-    now = now or present.now()
+    now = now or clock.now()
     done = _reports(conn, incident_id)
     zone = deadlines.zone_of(row["timezone"])
     schedule = _schedule(row, done, now)
@@ -319,8 +320,8 @@ def get_incident(conn: Connection, reader: Reader, incident_id: int, *, now: dat
         "classification": {"major": classification["major"], "rule": classification["rule"],
                            "met": classification["met"]},
         "deadlines": [present.deadline(d, zone) for d in schedule],
-        "reports": [{"sequence": r["sequence"], "kind": r["kind"], "submitted_at": present.iso(r["submitted_at"]),
-                     "submitted_by": r["submitted_by_email"], "due_at": present.iso(r["due_at"]),
+        "reports": [{"sequence": r["sequence"], "kind": r["kind"], "submitted_at": clock.iso(r["submitted_at"]),
+                     "submitted_by": r["submitted_by_email"], "due_at": clock.iso(r["due_at"]),
                      "late": r["due_at"] is not None and r["submitted_at"] > r["due_at"],
                      "content": r["content"]["report"]} for r in done],
         "intel_links": _links(conn, incident_id),
@@ -331,7 +332,7 @@ def classify_incident(conn: Connection, reader: Reader, incident_id: int) -> dic
     """The classification of the incident from its recorded facts: every criterion, met or not and why."""
     row = _load(conn, reader, incident_id)
     result = classify(Facts.model_validate(orjson.loads(row["facts"])))
-    return {"incident_id": incident_id, "classified_at": present.iso(row["classified_at"]), **present.classification(result)}
+    return {"incident_id": incident_id, "classified_at": clock.iso(row["classified_at"]), **present.classification(result)}
 
 
 def list_incidents(conn: Connection, reader: Reader, *, status: str | None = None, major: bool | None = None,
@@ -342,7 +343,7 @@ def list_incidents(conn: Connection, reader: Reader, *, status: str | None = Non
         raise Invalid(f"status {status!r} is not one of: {', '.join(STATUSES)}")
     if not 1 <= limit <= MAX_PAGE:
         raise Invalid(f"limit must be between 1 and {MAX_PAGE}")
-    now = now or present.now()
+    now = now or clock.now()
     q = (select(_t, organisations.c.name.label("organisation_name"),
                 organisations.c.short_name.label("organisation_short_name"))
          .join(organisations, organisations.c.id == _t.c.organisation_id)
@@ -352,9 +353,9 @@ def list_incidents(conn: Connection, reader: Reader, *, status: str | None = Non
     if major is not None:
         q = q.where(_t.c.major.is_(major))
     if overdue is True:
-        q = q.where(_t.c.next_due_at < present.us(now))
+        q = q.where(_t.c.next_due_at < clock.us(now))
     elif overdue is False:
-        q = q.where(or_(_t.c.next_due_at.is_(None), _t.c.next_due_at >= present.us(now)))
+        q = q.where(or_(_t.c.next_due_at.is_(None), _t.c.next_due_at >= clock.us(now)))
     if organisation is not None:
         key = organisation.strip().lower()
         q = q.where(or_(func.lower(organisations.c.name) == key, func.lower(organisations.c.short_name) == key))

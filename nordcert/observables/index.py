@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete
 
-from nordcert.db import fetch_all, is_postgres
+from nordcert.db import fetch_all, upsert_insert
 from nordcert.intel.validate import ObjectError, timestamp_us
 from nordcert.observables.kinds import Kind
 from nordcert.observables.tables import cidr_prefixes, observables, sighting_index
@@ -44,11 +44,7 @@ def note_prefixes(conn: Connection, prefixes: set[tuple[int, int]], known: set[t
     new = prefixes - known
     if not new:
         return
-    if is_postgres(conn):
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
-    conn.execute(upsert(cidr_prefixes).on_conflict_do_nothing(),
+    conn.execute(upsert_insert(conn, cidr_prefixes).on_conflict_do_nothing(),
                  [{"family": f, "prefix": p} for f, p in sorted(new)])
     known |= new
 

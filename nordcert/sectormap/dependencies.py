@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import Connection, Table, delete, select
 
 from nordcert.clock import now_us
+from nordcert.db import upsert_insert
 from nordcert.errors import Invalid, NotFound
 from nordcert.sectormap.service import (
     DEPENDS,
-    insert_or_skip,
     may_read,
     may_see_member,
     may_see_sector,
@@ -191,7 +191,7 @@ def insert_edges(conn: Connection, org: int, edges: list[_Edge], stamp: int) -> 
             for fk, fi, tk, ti in dict.fromkeys(edges)]
     added = 0
     for start in range(0, len(rows), 500):  # SQLite binds at most 32,766 values per statement
-        stmt = insert_or_skip(conn, _d).values(rows[start:start + 500])
+        stmt = upsert_insert(conn, _d).values(rows[start:start + 500])
         inserted = stmt.on_conflict_do_nothing(index_elements=["dependent", "dependency"]).returning(_d.c.dependent)
         added += len(conn.execute(inserted).all())  # RETURNING names the rows inserted (rowcount is -1 on psycopg)
     return added

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from nordcert.clock import now_us
+from nordcert.clock import iso, now_us, us
 from nordcert.errors import Invalid, NotFound
 from nordcert.sectormap.risks import MEASURE_STATES
-from nordcert.sectormap.service import iso, may_read, us
+from nordcert.sectormap.service import may_read
 from nordcert.sectormap.tables import sectormap_measure_history, sectormap_risk_history, sectormap_risks
 from nordcert.sharing.policy import Reader
 

@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, or_, select, update
 
-from nordcert.clock import now_us
+from nordcert.clock import iso, now_us
+from nordcert.db import upsert_insert
 from nordcert.errors import Conflict, Invalid, NotFound
 from nordcert.sectormap import shared
 from nordcert.sectormap.dependencies import TABLES, edge_lists, own_row, replace_edges
@@ -27,8 +28,6 @@ from nordcert.sectormap.service import (
     SERVICE_TYPES,
     SUBSTITUTABILITY,
     clean_text,
-    insert_or_skip,
-    iso,
     may_read,
     may_see_member,
     may_see_sector,
@@ -69,7 +68,7 @@ def create_node(conn: Connection, reader: Reader, kind: str, *, values: Mapping[
     _unique_name(conn, kind, org, checked["name_key"], None)
     stamp = now_us()
     table = TABLES[kind]
-    made = conn.execute(insert_or_skip(conn, table).values(
+    made = conn.execute(upsert_insert(conn, table).values(
         **checked, organisation_id=org, created_at=stamp, updated_at=stamp,
     ).on_conflict_do_nothing().returning(table.c.id)).scalar()
     if made is None:  # the same name, created by a colleague at the same moment

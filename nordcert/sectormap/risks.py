@@ -23,20 +23,11 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from nordcert.accounts.tables import organisations, users
-from nordcert.clock import now_us
+from nordcert.clock import iso, now_us, us
 from nordcert.errors import Forbidden, Invalid, NotFound
 from nordcert.incidents.tables import incidents
 from nordcert.intel.tables import object_recipients, stix_objects
-from nordcert.sectormap.service import (
-    WRITERS,
-    clean_text,
-    iso,
-    may_read,
-    organisations_by_id,
-    parse_date,
-    require_staff,
-    us,
-)
+from nordcert.sectormap.service import WRITERS, clean_text, may_read, organisations_by_id, parse_date, require_staff
 from nordcert.sectormap.tables import (
     sectormap_measure_history,
     sectormap_measure_notes,

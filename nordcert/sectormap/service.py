@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, select
 
 from nordcert.accounts.tables import organisations
 from nordcert.errors import Forbidden, Invalid
@@ -194,39 +193,45 @@ def parse_node_id(text: str, field: str) -> tuple[str, int]:
 
 
 def load_graph(conn: Connection) -> Graph:
-    """The whole map as one :class:`Graph`: one query per node table and one for the edges.
+    """The whole map as one :class:`Graph`: one query per node table and one for the edges."""
+    p, s, v, pr, i, d = (sectormap_processes, sectormap_systems, sectormap_services, sectormap_providers,
+                         sectormap_infrastructure, sectormap_dependencies)
+    return graph_of_rows(
+        conn.execute(select(p.c.id, p.c.organisation_id, p.c.name, p.c.critical, p.c.category)),
+        conn.execute(select(s.c.id, s.c.organisation_id, s.c.name)),
+        conn.execute(select(pr.c.id, pr.c.name, pr.c.lei, pr.c.other_id)),
+        conn.execute(select(i.c.id, i.c.name, i.c.kind)),
+        conn.execute(select(v.c.id, v.c.organisation_id, v.c.name, v.c.critical, v.c.service_type, v.c.provider_id)),
+        conn.execute(select(d.c.dependent, d.c.dependency)),
+    )
+
+
+def graph_of_rows(processes: Iterable[Sequence[Any]], systems: Iterable[Sequence[Any]],
+                  providers: Iterable[Sequence[Any]], infrastructure: Iterable[Sequence[Any]],
+                  services: Iterable[Sequence[Any]], edges: Iterable[Sequence[Any]]) -> Graph:
+    """The :class:`Graph` of :func:`load_graph`'s six row sets (in its column order), however they were fetched.
 
     A service depends on its provider (from ``provider_id``); a provider without an LEI or other identifier,
-    and a service whose provider is not identified, are ``unknown``: named, not yet described.
+    and a service whose provider is not identified, are ``unknown``: named, not yet described. The edges come
+    last: every node they name exists by then.
     """
     graph = Graph()
-    p, s, v, pr, i = sectormap_processes, sectormap_systems, sectormap_services, sectormap_providers, \
-        sectormap_infrastructure
-    for pid, org, name, critical, category in conn.execute(
-            select(p.c.id, p.c.organisation_id, p.c.name, p.c.critical, p.c.category)):
-        graph.add(Node(node_id("process", pid), "process", name, org, critical, category))
-    for sid, org, name in conn.execute(select(s.c.id, s.c.organisation_id, s.c.name)):
+    for pid, org, name, critical, category in processes:
+        graph.add(Node(node_id("process", pid), "process", name, org, bool(critical), category))
+    for sid, org, name in systems:
         graph.add(Node(node_id("system", sid), "system", name, org))
-    for prid, name, lei, other_id in conn.execute(select(pr.c.id, pr.c.name, pr.c.lei, pr.c.other_id)):
+    for prid, name, lei, other_id in providers:
         graph.add(Node(node_id("provider", prid), "provider", name, None, unknown=lei is None and other_id is None))
-    for iid, name, kind in conn.execute(select(i.c.id, i.c.name, i.c.kind)):
+    for iid, name, kind in infrastructure:
         graph.add(Node(node_id("infrastructure", iid), "infrastructure", name, None, category=kind))
-    services = conn.execute(select(v.c.id, v.c.organisation_id, v.c.name, v.c.critical, v.c.service_type,
-                                   v.c.provider_id)).all()
     for vid, org, name, critical, service_type, provider_id in services:
-        graph.add(Node(node_id("service", vid), "service", name, org, critical, service_type,
+        graph.add(Node(node_id("service", vid), "service", name, org, bool(critical), service_type,
                        unknown=provider_id is None))
         if provider_id is not None:
             graph.link(node_id("service", vid), node_id("provider", provider_id))
-    d = sectormap_dependencies
-    for dependent, dependency in conn.execute(select(d.c.dependent, d.c.dependency)):
+    for dependent, dependency in edges:
         graph.link(dependent, dependency)
     return graph
-
-
-def insert_or_skip(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT of this store's dialect, for ``on_conflict_do_nothing`` (PostgreSQL and SQLite share it)."""
-    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
 
 
 def organisations_by_id(conn: Connection, ids: Iterable[int | None] | None = None) -> dict[int, dict[str, Any]]:
@@ -243,20 +248,6 @@ def organisations_by_id(conn: Connection, ids: Iterable[int | None] | None = Non
             for r in conn.execute(q)}
 
 
-# --- time -----------------------------------------------------------------------------------------
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def iso(micros: int | None) -> str | None:
-    """A stored moment as ISO 8601 in UTC (``Z``)."""
-    if micros is None:
-        return None
-    return (_EPOCH + timedelta(microseconds=micros)).isoformat().replace("+00:00", "Z")
-
-
-def us(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 def parse_date(value: Any, field: str, problems: list[dict[str, str]]) -> date | None:

@@ -18,13 +18,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, or_, select, update
 
-from nordcert.clock import now_us
+from nordcert.clock import iso, now_us
+from nordcert.db import upsert_insert
 from nordcert.errors import Conflict, Invalid, NotFound
 from nordcert.sectormap.service import (
     INFRASTRUCTURE_KINDS,
     clean_text,
-    insert_or_skip,
-    iso,
     lei_problem,
     may_read,
     may_see_sector,
@@ -115,7 +114,7 @@ def resolve_provider(conn: Connection, given: Mapping[str, Any], problems: list[
             problems.append({"field": prefix + "name", "reason": f"no provider {values['name']!r}"})
             return None
         stamp = now_us()
-        made = conn.execute(insert_or_skip(conn, _pr).values(
+        made = conn.execute(upsert_insert(conn, _pr).values(
             **values, name_key=provider_key(values["name"]), created_at=stamp, updated_at=stamp,
         ).on_conflict_do_nothing().returning(_pr.c.id)).scalar()
         if made is not None:

@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlalchemy import Connection, case, delete, func, insert, select, update
 
-from nordcert.clock import now_us
+from nordcert.clock import iso, now_us, us
 from nordcert.errors import Conflict, Invalid, NotFound
-from nordcert.sectormap.service import iso, may_read, require_member_writer, require_staff, us
+from nordcert.sectormap.service import may_read, require_member_writer, require_staff
 from nordcert.sectormap.tables import (
     sectormap_survey_answers,
     sectormap_survey_responses,
