@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, insert, select, true
+from sqlalchemy import ColumnElement, Connection, false, insert, select, true
 
 from nordcert.accounts.tables import organisations, users
 from nordcert.clock import iso, now_us, us
@@ -35,7 +35,7 @@ from nordcert.crisis.service import (
 )
 from nordcert.crisis.tables import crisis_status_reports
 from nordcert.errors import Forbidden, Invalid
-from nordcert.sharing.policy import Reader
+from nordcert.sharing.policy import Reader, Role
 
 MAX_COMMENT = 2000
 _CLOCK_SKEW = timedelta(minutes=5)
@@ -48,6 +48,8 @@ def read_clause(reader: Reader) -> ColumnElement[bool]:
     """The SQL form of :func:`nordcert.crisis.service.may_see_member_status` for rows of status reports."""
     if reader.is_cert_staff:
         return true()
+    if reader.role is Role.PEER:
+        return false()
     return _r.c.organisation_id == reader.organisation_id
 
 

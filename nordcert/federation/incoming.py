@@ -59,9 +59,6 @@ class Received:
             self.rejections.append({"index": index, "id": stix_id if isinstance(stix_id, str) else None,
                                     "reason": reason})
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-                "looped": self.looped, "rejected": self.rejected, "rejections": self.rejections}
 
 
 class _Origins:

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from nordcert.accounts import service as accounts
 from nordcert.accounts.service import require_cert_admin
@@ -329,9 +329,6 @@ def describe(conn: Connection, ref: str | int) -> dict[str, Any]:
         "syncing": bool(row.lease_until and row.lease_until > now_us()),
     }
 
-
-def count_peers(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(federation_peers)).scalar_one())
 
 
 def status(conn: Connection) -> list[dict[str, Any]]:
