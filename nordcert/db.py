@@ -136,6 +136,7 @@ def migrate(engine: Engine) -> None:
 def import_all_tables() -> MetaData:
     """Import every capability's tables so :data:`metadata` is complete (migrations and tests use it)."""
     from nordcert.accounts import tables as _accounts  # noqa: F401
+    from nordcert.baseline import tables as _baseline  # noqa: F401
     from nordcert.crisis import tables as _crisis  # noqa: F401
     from nordcert.federation import tables as _federation  # noqa: F401
     from nordcert.incidents import tables as _incidents  # noqa: F401
