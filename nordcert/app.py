@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -91,7 +92,21 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 
 def create_app_from_environment() -> FastAPI:
     """Entry point for multi-process serving (``uvicorn --factory``): settings from NORDCERT_* variables."""
-    return create_app(Settings())
+    app = create_app(Settings())
+    freeze_heap()
+    return app
+
+
+def freeze_heap() -> None:
+    """Move everything alive after start-up out of the garbage collector's sight (``gc.freeze``).
+
+    The application's modules, routes and models live as long as the process; without this the
+    collector's passes over the older generations walk them again and again while a request
+    allocates many objects (an envelope of 1,000 STIX objects). Measured on a TAXII add of 10,000 indicators: 20-35 %
+    faster (docs/benchmarks.md). Only server processes call it; tests, which build many apps, do not.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def taxii_error_body(status: int, title: str, description: str, details: list[dict[str, Any]] | None = None

@@ -27,7 +27,7 @@ def serve(
     """Serve the REST API (OpenAPI docs at /api/docs) and the web pages."""
     import uvicorn
 
-    from nordcert.app import create_app
+    from nordcert.app import create_app, freeze_heap
 
     settings = settings_of(ctx)
     if workers > 1 and settings.database_url is None:
@@ -41,6 +41,7 @@ def serve(
         uvicorn.run("nordcert.app:create_app_from_environment", factory=True, host=host, port=port,
                     workers=workers, log_level="info")
     else:
+        freeze_heap()
         uvicorn.run(app, host=host, port=port, log_level="info")
 
 
@@ -55,7 +56,7 @@ def demo(
     """Build a demo instance (Nordic members, sharing groups, real public intel) and serve it."""
     import uvicorn
 
-    from nordcert.app import create_app
+    from nordcert.app import create_app, freeze_heap
     from nordcert.demo.builder import build_demo
 
     base = settings_of(ctx)
@@ -71,4 +72,6 @@ def demo(
         return
     if not as_json:
         console.print(f"\nServing on [bold]http://{host}:{port}/[/]  ·  API docs: http://{host}:{port}/api/docs  ·  Ctrl-C stops")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    app = create_app(settings)
+    freeze_heap()
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -38,8 +38,23 @@ _ONE = re.compile(
 _HASH_RE = {name: re.compile(regex) for name, (regex, _label) in HASHES_REGEX.items()}
 
 
+# Ingest validates a pattern, then extracts its observables: the second call is answered from the
+# first. One entry, replaced as a whole, so threads never see a half-written pair.
+_LAST: tuple[str | None, tuple[list[str], Comparison] | None] = (None, None)
+
+
 def _one(pattern: str) -> tuple[list[str], Comparison] | None:
     """(problems, its comparison) of a one-comparison pattern; None when the general path must read it."""
+    global _LAST
+    last = _LAST
+    if last[0] is pattern:
+        return last[1]
+    found = _one_uncached(pattern)
+    _LAST = (pattern, found)
+    return found
+
+
+def _one_uncached(pattern: str) -> tuple[list[str], Comparison] | None:
     m = _ONE.fullmatch(pattern)
     if m is None:
         return None
