@@ -142,6 +142,7 @@ def import_all_tables() -> MetaData:
     from nordcert.incidents import tables as _incidents  # noqa: F401
     from nordcert.intel import tables as _intel  # noqa: F401
     from nordcert.observables import tables as _observables  # noqa: F401
+    from nordcert.redteam import tables as _redteam  # noqa: F401
     from nordcert.sectormap import tables as _sectormap  # noqa: F401
     from nordcert.taxii import tables as _taxii  # noqa: F401
 
