@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from nordcert.cli import accounts as accounts_cli
+from nordcert.cli import backup as backup_cli
 from nordcert.cli import export as export_cli
 from nordcert.cli import federation as federation_cli
 from nordcert.cli import intel as intel_cli
@@ -49,6 +50,7 @@ observables_cli.register(app)
 server_cli.register(app)
 taxii_cli.register(app)
 federation_cli.register(app)
+backup_cli.register(app)
 
 
 def run() -> None:
