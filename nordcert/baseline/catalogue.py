@@ -144,12 +144,12 @@ def from_dict(data: dict[str, Any]) -> Catalogue:
     seen: set[str] = set()
     for n, raw in enumerate(raw_controls):
         control = _control(raw, p, f"controls[{n}].", tuple(d.key for d in domains) or DOMAIN_KEYS)
-        if control is None:
-            continue
-        if control.id in seen:
-            p.add(f"controls[{n}].id", f"{control.id} is used by another control")
-        seen.add(control.id)
-        controls.append(control)
+        cid = raw.get("id") if isinstance(raw, dict) else None
+        if isinstance(cid, str) and cid in seen:
+            p.add(f"controls[{n}].id", f"{cid} is used by another control")
+        seen.add(str(cid))
+        if control is not None:
+            controls.append(control)
     p.raise_if_any("the catalogue is not valid")
     return Catalogue(version=version, title=title, scale=scale, domains=domains, controls=tuple(controls))
 

@@ -1,5 +1,5 @@
 """baseline: catalogue versions (each kept whole as JSON), self-assessment campaigns, members' responses and
-their answers
+their answers; the catalogue shipped with nordcert (2026.1) stored as the first, published version
 
 Revision ID: 0011
 Revises: 0010
@@ -7,8 +7,12 @@ Revises: 0010
 
 from __future__ import annotations
 
+import orjson
 import sqlalchemy as sa
 from alembic import op
+
+from nordcert.baseline.catalogue import load_shipped, to_dict
+from nordcert.clock import now_us
 
 revision = '0011'
 down_revision = '0010'
@@ -96,6 +100,20 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_baseline_answers')),
     sa.UniqueConstraint('response_id', 'control_id', name='uq_baseline_answers_response_control')
     )
+    _store_shipped()
+
+
+def _store_shipped() -> None:
+    """The shipped catalogue as the store's first version, published: a campaign can use it at once."""
+    shipped = load_shipped()
+    at = now_us()
+    catalogues = sa.table('baseline_catalogues', sa.column('version', sa.String), sa.column('title', sa.String),
+                          sa.column('body', sa.Text), sa.column('shipped', sa.Boolean),
+                          sa.column('created_at', sa.BigInteger), sa.column('updated_at', sa.BigInteger),
+                          sa.column('published', sa.Boolean), sa.column('published_at', sa.BigInteger))
+    op.bulk_insert(catalogues, [{'version': shipped.version, 'title': shipped.title,
+                                 'body': orjson.dumps(to_dict(shipped)).decode(), 'shipped': True,
+                                 'created_at': at, 'updated_at': at, 'published': True, 'published_at': at}])
 
 
 def downgrade() -> None:
