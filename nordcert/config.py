@@ -117,6 +117,15 @@ class Settings(BaseSettings):
         description="Most values one screening lookup request may ask about.",
     )
 
+    baseline_min_group: int = Field(
+        default=5,
+        ge=3,
+        le=1000,
+        description="Fewest members a group of the baseline benchmark and heat map (the sector, a member type, the "
+        "answers to one control) must hold for its figures to be shown; smaller groups are suppressed. At least 3: "
+        "in a group of two, each member could work out the other's answers.",
+    )
+
     # --- web interface ----------------------------------------------------------------------
     secret_key: SecretStr | None = Field(
         default=None,
