@@ -12,6 +12,7 @@ import orjson
 import pytest
 from sqlalchemy import Engine, select
 
+from nordcert.baseline import catalogues
 from nordcert.baseline.catalogue import (
     CSF_CATEGORIES,
     DOMAIN_KEYS,
@@ -26,7 +27,8 @@ from nordcert.baseline.catalogue import (
 )
 from nordcert.baseline.tables import baseline_catalogues
 from nordcert.db import migrate, transaction
-from nordcert.errors import Invalid
+from nordcert.errors import Conflict, Forbidden, Invalid, NotFound
+from tests.baseline.conftest import World, call, row_counts
 
 #: The NIST CSF 2.0 categories, spelt out here independently of the module (CSWP 29, 2024).
 CSF_2_0 = {
@@ -206,3 +208,143 @@ def test_a_catalogue_is_plain_data() -> None:
         cat.control("NOPE-01")
     with pytest.raises(AttributeError):
         cat.version = "x"  # type: ignore[misc]
+
+
+# --- versions in the store ---------------------------------------------------------------------------------
+
+def _edited_control(**changes: Any) -> dict[str, Any]:
+    raw: dict[str, Any] = copy.deepcopy(shipped_raw()["controls"][0])
+    raw.update(changes)
+    return raw
+
+
+def test_staff_make_edit_publish_and_diff_a_version(engine: Engine, world: World) -> None:
+    staff = world.admin.reader
+    draft = call(engine, catalogues.create_draft, reader=staff, base_version=SHIPPED_VERSION, version="2026.2",
+                 title="Baseline 2026.2")
+    assert (draft["published"], draft["based_on"], draft["controls"]) == (False, SHIPPED_VERSION, 50)
+    # change a control: target, one criterion's text, a mapping added
+    changed = _edited_control(target=4, dora=["Art 5(2)(a)", "Art 5(4)", "Art 6(8)"])
+    changed["criteria"][1]["text"] = "The management body receives the ICT risk report every quarter."
+    stored = call(engine, catalogues.put_control, reader=staff, version="2026.2", control_id="GOV-01", data=changed)
+    assert stored["target"] == 4
+    # add one, remove one
+    new = {"id": "GOV-07", "domain": "governance", "title": "Cyber insurance", "objective": "Residual risk is insured.",
+           "criteria": [{"text": "The cover and its exclusions are reviewed yearly against the top ICT risks.",
+                         "level": 3}],
+           "target": 3, "priority": "important", "dora": [], "nis2": [], "csf": ["GV.RM"],
+           "guidance": "Review the policy with the risk function."}
+    assert call(engine, catalogues.put_control, reader=staff, version="2026.2", control_id=None,
+                data=new)["criteria"][0]["id"] == "GOV-07.1"
+    call(engine, catalogues.remove_control, reader=staff, version="2026.2", control_id="DET-06")
+    published = call(engine, catalogues.publish, reader=staff, version="2026.2")
+    assert published["published"] and published["published_at"]
+
+    d = call(engine, catalogues.diff_versions, reader=staff, before=SHIPPED_VERSION, after="2026.2")
+    assert (d["from"], d["to"]) == (SHIPPED_VERSION, "2026.2")
+    assert [c["id"] for c in d["added"]] == ["GOV-07"]
+    assert [c["id"] for c in d["removed"]] == ["DET-06"]
+    assert [c["id"] for c in d["changed"]] == ["GOV-01"]
+    changes = {c["field"]: c for c in d["changed"][0]["changes"]}
+    assert set(changes) == {"target", "dora", "criteria GOV-01.2"}
+    assert (changes["target"]["before"], changes["target"]["after"]) == (3, 4)
+    assert (changes["dora"]["added"], changes["dora"]["removed"]) == (["Art 6(8)"], [])
+    assert changes["criteria GOV-01.2"]["after"]["text"].endswith("every quarter.")
+    assert d["unchanged"] == 48
+    assert d["title"] == {"before": load_shipped().title, "after": "Baseline 2026.2"}
+
+    # published: never edited again
+    with pytest.raises(Conflict, match="published"):
+        call(engine, catalogues.put_control, reader=staff, version="2026.2", control_id="GOV-01", data=changed)
+    with pytest.raises(Conflict):
+        call(engine, catalogues.publish, reader=staff, version="2026.2")
+    with pytest.raises(Conflict):
+        call(engine, catalogues.remove_control, reader=staff, version=SHIPPED_VERSION, control_id="GOV-01")
+
+
+def test_a_refused_edit_names_its_fields_and_stores_nothing(engine: Engine, world: World) -> None:
+    staff = world.admin.reader
+    call(engine, catalogues.create_draft, reader=staff, base_version=SHIPPED_VERSION, version="2026.2")
+    before = call(engine, catalogues.export_version, reader=staff, version="2026.2")
+    bad = _edited_control(target=9, csf=["PR.AC"], priority="")
+    bad["criteria"][0]["level"] = 0
+    with pytest.raises(Invalid) as err:
+        call(engine, catalogues.put_control, reader=staff, version="2026.2", control_id="GOV-01", data=bad)
+    assert {d["field"] for d in err.value.details} == {"target", "csf[0]", "priority", "criteria[0].level"}
+    with pytest.raises(Invalid) as err:
+        call(engine, catalogues.put_control, reader=staff, version="2026.2", control_id="GOV-01",
+             data=_edited_control(id="GOV-09"))
+    assert err.value.details == [{"field": "id", "reason": "must be GOV-01 (the control edited)"}]
+    with pytest.raises(Conflict):
+        call(engine, catalogues.put_control, reader=staff, version="2026.2", control_id=None, data=_edited_control())
+    with pytest.raises(NotFound):
+        call(engine, catalogues.put_control, reader=staff, version="2026.2", control_id="GOV-99",
+             data=_edited_control(id="GOV-99"))
+    with pytest.raises(Conflict, match="exists already"):
+        call(engine, catalogues.create_draft, reader=staff, base_version=SHIPPED_VERSION, version="2026.2")
+    with pytest.raises(Invalid) as err:
+        call(engine, catalogues.create_draft, reader=staff, base_version=SHIPPED_VERSION, version="v 2")
+    assert err.value.details[0]["field"] == "version"
+    assert call(engine, catalogues.export_version, reader=staff, version="2026.2") == before
+
+
+def test_who_sees_and_edits_versions(engine: Engine, world: World) -> None:
+    staff = world.admin.reader
+    call(engine, catalogues.create_draft, reader=staff, base_version=SHIPPED_VERSION, version="2026.2")
+    assert [v["version"] for v in call(engine, catalogues.list_versions, reader=staff)] == ["2026.2", "2026.1"]
+    for m in (world.alpha, world.alpha_reader, world.fsa, world.cert_analyst):
+        assert [v["version"] for v in call(engine, catalogues.list_versions, reader=m.reader)] == ["2026.1"]
+        with pytest.raises(NotFound):  # a draft is not known to them
+            call(engine, catalogues.get_version, reader=m.reader, version="2026.2")
+        assert call(engine, catalogues.get_version, reader=m.reader, version="2026.1")["catalogue"] == shipped_raw()
+        with pytest.raises(Forbidden):
+            call(engine, catalogues.create_draft, reader=m.reader, base_version="2026.1", version="2026.3")
+        with pytest.raises(Forbidden):
+            call(engine, catalogues.put_control, reader=m.reader, version="2026.2", control_id="GOV-01",
+                 data=_edited_control())
+    with pytest.raises(NotFound):
+        call(engine, catalogues.list_versions, reader=world.peer.reader)
+    with pytest.raises(NotFound):
+        call(engine, catalogues.get_version, reader=world.peer.reader, version="2026.1")
+
+
+def test_export_and_import_round_trip_and_a_bad_import_stores_nothing(engine: Engine, world: World) -> None:
+    staff = world.admin.reader
+    exported = call(engine, catalogues.export_version, reader=staff, version=SHIPPED_VERSION)
+    assert exported == shipped_raw()
+    exported["version"] = "2027.1"
+    exported["controls"][3]["target"] = 5
+    exported["controls"][3]["criteria"][-1]["level"] = 5
+    imported = call(engine, catalogues.import_version, reader=staff, data=exported)
+    assert (imported["version"], imported["published"], imported["based_on"]) == ("2027.1", False, None)
+    assert call(engine, catalogues.export_version, reader=staff, version="2027.1") == exported
+
+    counts = row_counts(engine)
+    bad = copy.deepcopy(exported)
+    bad["version"] = "2027.2"
+    bad["controls"][0]["csf"] = ["ID.BE"]
+    bad["controls"][1]["nis2"] = ["Art 21(6)"]
+    bad["controls"][2]["title"] = ""
+    with pytest.raises(Invalid) as err:
+        call(engine, catalogues.import_version, reader=staff, data=bad)
+    assert {d["field"] for d in err.value.details} == {"controls[0].csf[0]", "controls[1].nis2[0]",
+                                                       "controls[2].title"}
+    with pytest.raises(Conflict):
+        call(engine, catalogues.import_version, reader=staff, data=exported)
+    with pytest.raises(Forbidden):
+        call(engine, catalogues.import_version, reader=world.alpha.reader, data={**exported, "version": "x1"})
+    assert row_counts(engine) == counts
+    published = call(engine, catalogues.import_version, reader=staff, data={**exported, "version": "2027.3"},
+                     publish=True)
+    assert published["published"]
+
+
+def test_a_draft_may_be_deleted_and_its_descendants_keep_their_base(engine: Engine, world: World) -> None:
+    staff = world.admin.reader
+    call(engine, catalogues.create_draft, reader=staff, base_version=SHIPPED_VERSION, version="d1")
+    call(engine, catalogues.create_draft, reader=staff, base_version="d1", version="d2")
+    call(engine, catalogues.delete_draft, reader=staff, version="d1")
+    versions = {v["version"]: v for v in call(engine, catalogues.list_versions, reader=staff)}
+    assert set(versions) == {"2026.1", "d2"} and versions["d2"]["based_on"] == "2026.1"
+    with pytest.raises(Conflict):
+        call(engine, catalogues.delete_draft, reader=staff, version=SHIPPED_VERSION)
