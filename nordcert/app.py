@@ -56,6 +56,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     _install_error_handlers(app)
 
     from nordcert.accounts.api import router as accounts_router
+    from nordcert.baseline.benchmark_api import router as baseline_benchmark_router
     from nordcert.crisis.api import router as crisis_router
     from nordcert.federation.api import router as federation_router
     from nordcert.formats.feeds_api import router as feeds_router
@@ -77,6 +78,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.include_router(incidents_router, prefix="/api/v1")
     app.include_router(crisis_router, prefix="/api/v1")
     app.include_router(sectormap_router, prefix="/api/v1")
+    app.include_router(baseline_benchmark_router, prefix="/api/v1")
     app.include_router(taxii_router)
     app.include_router(misp_feed_router)  # /feeds/misp/… before /feeds/{name}
     app.include_router(feeds_router)

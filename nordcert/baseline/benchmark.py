@@ -29,20 +29,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, select
 
 from nordcert.accounts.service import SECTOR_TYPES
 from nordcert.accounts.tables import organisations
-from nordcert.baseline.catalogue import Catalogue, from_dict
+from nordcert.baseline import campaigns
+from nordcert.baseline.access import NON_MEMBER_SECTORS, require_user
+from nordcert.baseline.catalogue import Catalogue
 from nordcert.baseline.scoring import Answer, MemberScore, score_member
-from nordcert.baseline.tables import baseline_answers, baseline_campaigns, baseline_catalogues, baseline_responses
+from nordcert.baseline.tables import baseline_answers, baseline_campaigns, baseline_responses
 from nordcert.clock import iso
 from nordcert.errors import Conflict, Forbidden, NotFound
 from nordcert.sharing.policy import Reader, Role
 
-#: Organisations that read the benchmark rather than answer: CERTs and the authorities.
-NON_MEMBER_SECTORS = ("cert", "authority")
 LEVELS = range(6)
 SMALL_GROUP = "small_group"
 COMPLEMENTARY = "complementary"
@@ -234,8 +233,7 @@ class Context:
 
 
 def audience_of(conn: Connection, reader: Reader) -> Audience:
-    if reader.role is Role.PEER:
-        raise NotFound("no such campaign")
+    require_user(reader)
     if reader.is_cert_staff:
         return Audience.STAFF
     sector = conn.execute(select(organisations.c.sector_type)
@@ -249,17 +247,14 @@ def audience_of(conn: Connection, reader: Reader) -> Audience:
     return Audience.MEMBER
 
 
-def campaign_of(conn: Connection, campaign_id: int) -> tuple[dict[str, Any], Catalogue]:
-    """The campaign (id, name, status, times) and the catalogue version it answers, in one statement."""
-    c, k = baseline_campaigns.c, baseline_catalogues.c
-    row = conn.execute(select(c.id, c.name, c.status, c.opens_at, c.closes_at, c.closed_at, k.body)
-                       .join_from(baseline_campaigns, baseline_catalogues, k.id == c.catalogue_id)
+def campaign_out(conn: Connection, campaign_id: int) -> dict[str, Any]:
+    c = baseline_campaigns.c
+    row = conn.execute(select(c.id, c.name, c.status, c.opens_at, c.closes_at, c.closed_at)
                        .where(c.id == campaign_id)).mappings().first()
     if row is None:
         raise NotFound(f"no campaign {campaign_id}")
-    campaign = {"id": row["id"], "name": row["name"], "status": row["status"], "opens_at": iso(row["opens_at"]),
-                "closes_at": iso(row["closes_at"]), "closed_at": iso(row["closed_at"])}
-    return campaign, from_dict(orjson.loads(row["body"]))
+    return {"id": row["id"], "name": row["name"], "status": row["status"], "opens_at": iso(row["opens_at"]),
+            "closes_at": iso(row["closes_at"]), "closed_at": iso(row["closed_at"])}
 
 
 def submissions(conn: Connection, *, campaign_id: int) -> list[Submission]:
@@ -286,11 +281,11 @@ def member_types(conn: Connection) -> tuple[str, ...]:
 def load(conn: Connection, *, reader: Reader, campaign_id: int) -> Context:
     """The campaign, its catalogue and its submissions, if ``reader`` may read its figures now."""
     audience = audience_of(conn, reader)
-    campaign, catalogue = campaign_of(conn, campaign_id)
+    campaign = campaign_out(conn, campaign_id)
     if audience is not Audience.STAFF and campaign["status"] != "closed":
         raise Conflict(f"the figures of campaign {campaign_id} are published when it closes "
                        f"(its deadline is {campaign['closes_at']})")
-    return Context(campaign=campaign, catalogue=catalogue,
+    return Context(campaign=campaign, catalogue=campaigns.campaign_catalogue(conn, campaign_id=campaign_id),
                    audience=audience, submissions=submissions(conn, campaign_id=campaign_id),
                    member_types=member_types(conn))
 

@@ -6,27 +6,41 @@ who may read it, when) is at the end."""
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine, event
 
+from nordcert.baseline import answers as responses
+from nordcert.baseline import campaigns
 from nordcert.baseline.benchmark import (
     COMPLEMENTARY,
     SMALL_GROUP,
     Audience,
     Submission,
     aggregate,
+    benchmark_view,
     describe,
     present,
     quantile,
+    submissions,
     suppress,
 )
+from nordcert.baseline.catalogue import load_shipped
 from nordcert.baseline.scoring import Answer
+from nordcert.clock import now
+from nordcert.db import transaction
+from nordcert.errors import Conflict, Forbidden, NotFound
+from nordcert.sharing.policy import Reader
 from tests.baseline.test_scoring import catalogue, control
+from tests.factories import Member, make_member
 
 TYPES = ("bank", "mortgage", "insurer", "pension")
 
@@ -170,3 +184,150 @@ def test_staff_see_every_figure_with_the_suppression_members_get_marked() -> Non
     assert member["by_type"]["insurer"]["median"] is None and member["by_type"]["bank"]["median"] is None
     assert member["sector"]["n"] == 7 and member["sector"]["median"] == 3
     assert member["own"] == {"value": 1, "not_applicable": False, "band": "below_q1"}
+
+
+# --- the store: a forum of twelve members that answered, a draft, and who may read what ---------------------
+
+BANKS = ("Alpha Bank", "Boreal Bank", "Cedar Bank", "Dune Bank", "Elm Bank", "Fjord Bank")
+MORTGAGE = ("Granite Mortgage", "Harbour Mortgage", "Isle Mortgage", "Juniper Mortgage", "Kelp Mortgage")
+PENSION = ("Lynx Pension",)
+DRAFT_ONLY = "Moss Bank"
+
+
+@dataclass
+class Forum:
+    """Twelve members that submitted (six banks, five mortgage institutions, one pension fund), one bank with a
+    draft only, CERT staff and a CERT analyst, the authority's risk officer and analyst, a federation peer; one
+    campaign on the shipped catalogue (``answers`` is what each member submitted, by organisation id)."""
+
+    admin: Member
+    cert_analyst: Member
+    fsa: Member
+    fsa_analyst: Member
+    peer: Member
+    members: dict[str, Member]  # by organisation name, the draft-only bank too
+    readers: dict[str, Member]  # a reader-role user of some members
+    campaign_id: int
+    answers: dict[int, dict[str, Answer]]
+    types: dict[int, str]
+
+    def names_but(self, org_id: int) -> list[str]:
+        return [n for n, m in self.members.items() if m.org_id != org_id]
+
+
+def pattern(member: int, control: int) -> int | None:
+    """A member's maturity of the n-th control (None: not applicable): spread over 0–5, a few not applicable."""
+    if (member * 7 + control) % 23 == 0:
+        return None
+    return (member * 3 + control * (member % 4 + 1)) % 6
+
+
+def build_forum(engine: Engine, *, close: bool = True) -> Forum:
+    shipped = load_shipped()
+    admin = make_member(engine, name="Nordic Financial CERT", role="cert_admin", sector_type="cert")
+    fsa = make_member(engine, name="Financial Supervisory Authority", role="risk_officer", sector_type="authority")
+    members: dict[str, Member] = {}
+    for names, kind in ((BANKS, "bank"), (MORTGAGE, "mortgage"), (PENSION, "pension"), ((DRAFT_ONLY,), "bank")):
+        for name in names:
+            members[name] = make_member(engine, name=name, role="risk_officer", sector_type=kind)
+    forum = Forum(
+        admin=admin, cert_analyst=make_member(engine, org=admin.org_name, role="analyst"), fsa=fsa,
+        fsa_analyst=make_member(engine, org=fsa.org_name, role="analyst"),
+        peer=make_member(engine, name="CERT Norway instance", role="peer", sector_type="cert", country="NO"),
+        members=members, readers={n: make_member(engine, org=n, role="reader") for n in ("Alpha Bank", "Lynx Pension")},
+        campaign_id=0, answers={}, types={})
+    with transaction(engine) as conn:
+        forum.campaign_id = campaigns.open_campaign(
+            conn, reader=admin.reader, name="Baseline 2026", catalogue_version=shipped.version,
+            closes_at=now() + timedelta(days=30))["id"]
+    for i, (name, m) in enumerate(members.items()):
+        given = {c.id: pattern(i, j) for j, c in enumerate(shipped.controls)}
+        rows = [{"control_id": cid, "maturity": v, "not_applicable": v is None, "evidence": f"{name} evidence",
+                 "comment": "" if v is not None else f"{name} runs no such system"} for cid, v in given.items()]
+        with transaction(engine) as conn:
+            if name == DRAFT_ONLY:
+                responses.save_draft(conn, reader=m.reader, campaign_id=forum.campaign_id, answers=rows[:10])
+                continue
+            responses.submit(conn, reader=m.reader, campaign_id=forum.campaign_id, answers=rows)
+        forum.answers[m.org_id] = {c: Answer(v, not_applicable=v is None) for c, v in given.items()}
+        forum.types[m.org_id] = "bank" if name in BANKS else "mortgage" if name in MORTGAGE else "pension"
+    if close:
+        with transaction(engine) as conn:
+            campaigns.close_campaign(conn, reader=admin.reader, campaign_id=forum.campaign_id)
+    return forum
+
+
+def _view(engine: Engine, reader: Reader, campaign_id: int, min_group: int = 5) -> dict[str, Any]:
+    with transaction(engine, write=False) as conn:
+        return benchmark_view(conn, reader=reader, campaign_id=campaign_id, min_group=min_group)
+
+
+def test_submitted_answers_are_read_in_one_statement_with_each_member_s_type(engine: Engine) -> None:
+    forum = build_forum(engine, close=False)
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    with transaction(engine, write=False) as conn:
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            subs = submissions(conn, campaign_id=forum.campaign_id)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 1
+    assert {s.organisation_id: s.member_type for s in subs} == forum.types  # the draft is not counted
+    assert {s.organisation_id: dict(s.answers) for s in subs} == forum.answers
+
+
+def test_a_member_reads_the_published_benchmark_and_its_own_figures_once_the_campaign_is_closed(
+        engine: Engine) -> None:
+    forum = build_forum(engine)
+    alpha = forum.members["Alpha Bank"]
+    view = _view(engine, alpha.reader, forum.campaign_id)
+    assert view["scope"] == "member" and view["submitted"] is True and view["campaign"]["status"] == "closed"
+    assert [t["type"] for t in view["member_types"]] == ["bank", "mortgage", "pension"]
+    # The figures are the pure aggregate's of what was submitted.
+    agg = aggregate(load_shipped(), [Submission(o, forum.types[o], a) for o, a in forum.answers.items()],
+                    member_types=("bank", "mortgage", "pension"), min_group=5)
+    assert view["overall"]["sector"]["median"] == pytest.approx(agg.overall.sector.stats.median)  # type: ignore[union-attr]
+    overall = view["overall"]
+    assert overall["sector"]["n"] == 12 and overall["by_type"]["bank"]["n"] == 6
+    assert overall["by_type"]["pension"]["suppressed"] == SMALL_GROUP and overall["by_type"]["pension"]["n"] is None
+    assert overall["by_type"]["mortgage"]["suppressed"] == COMPLEMENTARY
+    assert overall["own"]["value"] == pytest.approx(agg.scores[alpha.org_id].overall)
+    first = view["domains"][0]["controls"][0]
+    assert first["own"]["value"] == forum.answers[alpha.org_id][first["id"]].maturity
+    assert not any(name in json.dumps(view) for name in forum.names_but(alpha.org_id))
+    # A member that did not submit sees the sector with no figures of its own.
+    draft = _view(engine, forum.members[DRAFT_ONLY].reader, forum.campaign_id)
+    assert draft["submitted"] is False and draft["overall"]["own"]["value"] is None
+    # The authority reads the same aggregates, without an own column; staff every figure, marked.
+    fsa = _view(engine, forum.fsa.reader, forum.campaign_id)
+    assert fsa["scope"] == "authority" and "own" not in fsa["overall"] and fsa["overall"]["sector"]["n"] == 12
+    staff = _view(engine, forum.admin.reader, forum.campaign_id)
+    assert staff["overall"]["by_type"]["pension"]["n"] == 1 and staff["overall"]["by_type"]["pension"]["suppressed"]
+
+
+def test_who_may_read_the_benchmark_and_when(engine: Engine) -> None:
+    forum = build_forum(engine, close=False)
+    alpha = forum.members["Alpha Bank"]
+    # While the campaign is open only CERT staff see figures: each later submission would show in a difference.
+    assert _view(engine, forum.admin.reader, forum.campaign_id)["overall"]["sector"]["n"] == 12
+    for m in (alpha, forum.readers["Alpha Bank"], forum.fsa):
+        with pytest.raises(Conflict, match="published when it closes"):
+            _view(engine, m.reader, forum.campaign_id)
+    for m in (forum.fsa_analyst, forum.cert_analyst):
+        with pytest.raises(Forbidden):
+            _view(engine, m.reader, forum.campaign_id)
+    with pytest.raises(NotFound):
+        _view(engine, forum.peer.reader, forum.campaign_id)
+    with pytest.raises(NotFound):
+        _view(engine, forum.admin.reader, forum.campaign_id + 100)
+    with transaction(engine) as conn:
+        campaigns.close_campaign(conn, reader=forum.admin.reader, campaign_id=forum.campaign_id)
+    assert _view(engine, forum.readers["Alpha Bank"].reader, forum.campaign_id)["overall"]["own"]["value"] is not None
+    # With a minimum of 7 every type is small: each is suppressed, the sector of 12 stands.
+    strict = _view(engine, alpha.reader, forum.campaign_id, min_group=7)
+    assert all(c["suppressed"] for c in strict["overall"]["by_type"].values())
+    assert strict["overall"]["sector"]["n"] == 12
