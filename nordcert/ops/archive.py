@@ -303,8 +303,6 @@ def _check_manifest(reading: _Reading, header: Header, line: bytes, sums: dict[s
         content = str(raw["content_sha256"])
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         raise reading.damaged("its last line is not a manifest (truncated?)") from None
-    if content != reading.content.hexdigest():
-        raise reading.damaged("its content does not match the manifest's SHA-256")
     for spec in header.tables:
         found, expected = sums[spec.name], stated.get(spec.name)
         if expected is None:
@@ -313,6 +311,8 @@ def _check_manifest(reading: _Reading, header: Header, line: bytes, sums: dict[s
             raise reading.damaged(f"table {spec.name} holds {found.rows} rows; the manifest says {expected.rows}")
         if found.checksum != expected.checksum:
             raise reading.damaged(f"the rows of table {spec.name} do not match their checksum")
+    if content != reading.content.hexdigest():
+        raise reading.damaged("its content does not match the manifest's SHA-256")
     return Manifest(header, sums, content)
 
 
