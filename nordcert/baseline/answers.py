@@ -37,7 +37,7 @@ def save_draft(conn: Connection, *, reader: Reader, campaign_id: int, answers: S
     """Save some or all of the reader's organisation's answers (a member's analyst or risk officer).
 
     Answers not in ``answers`` stay as they were; an answer with no maturity and not "not applicable" leaves its
-    control open again. Every bad answer is named (``answers[2].comment``) and nothing is stored.
+    control open again. Every bad answer is named (``answers.2.comment``) and nothing is stored.
     """
     organisation_id = member_writer(conn, reader)
     campaign = require_open(conn, campaign_id, lock=True)
@@ -138,9 +138,9 @@ def check_answers(catalogue: Catalogue, answers: Sequence[Any]) -> list[dict[str
         raise Invalid(f"at most {len(known)} answers, one per control",
                       details=[{"field": "answers", "reason": f"at most {len(known)} answers, one per control"}])
     for n, raw in enumerate(answers):
-        at = f"answers[{n}]."
+        at = f"answers.{n}."
         if not isinstance(raw, dict):
-            problems.append({"field": f"answers[{n}]", "reason": "an object with control_id and maturity"})
+            problems.append({"field": f"answers.{n}", "reason": "an object with control_id and maturity"})
             continue
         for extra in sorted(set(raw) - _FIELDS):
             problems.append({"field": at + str(extra), "reason": "not a field of an answer"})

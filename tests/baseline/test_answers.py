@@ -63,15 +63,15 @@ def test_every_bad_answer_is_named_and_nothing_is_stored(engine: Engine, world: 
             {"control_id": "IDE-01", "not_applicable": "yes"},
         ])
     assert {(d["field"], d["reason"]) for d in err.value.details} >= {
-        ("answers[1].control_id", "no control NOPE-01 in catalogue 2026.1"),
-        ("answers[2].maturity", "a maturity level from 0 to 5, or none"),
-        ("answers[3].maturity", "a maturity level from 0 to 5, or none"),
-        ("answers[4].comment", "say in the comment why the control does not apply to your organisation"),
-        ("answers[5].maturity", "a control that is not applicable has no maturity"),
-        ("answers[6].control_id", "GOV-01 is answered twice"),
-        ("answers[7].evidence", "a text of at most 10000 characters"),
-        ("answers[7].colour", "not a field of an answer"),
-        ("answers[8].not_applicable", "true or false"),
+        ("answers.1.control_id", "no control NOPE-01 in catalogue 2026.1"),
+        ("answers.2.maturity", "a maturity level from 0 to 5, or none"),
+        ("answers.3.maturity", "a maturity level from 0 to 5, or none"),
+        ("answers.4.comment", "say in the comment why the control does not apply to your organisation"),
+        ("answers.5.maturity", "a control that is not applicable has no maturity"),
+        ("answers.6.control_id", "GOV-01 is answered twice"),
+        ("answers.7.evidence", "a text of at most 10000 characters"),
+        ("answers.7.colour", "not a field of an answer"),
+        ("answers.8.not_applicable", "true or false"),
     }
     assert len(err.value.details) == 9
     with pytest.raises(Invalid):
