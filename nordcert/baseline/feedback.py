@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from nordcert.accounts.tables import organisations
+from nordcert.baseline.access import NON_MEMBER_SECTORS, require_user
 from nordcert.baseline.benchmark import (
     BANDS,
     QUARTILE_METHOD,
@@ -22,6 +23,7 @@ from nordcert.baseline.benchmark import (
     Cell,
     aggregate,
     band,
+    campaign_out,
     cell_out,
     load,
     published,
@@ -112,3 +114,16 @@ def feedback_view(conn: Connection, *, reader: Reader, campaign_id: int, organis
                                     for p in ("essential", "important", "advanced")},
                     "not_applicable": sum(1 for c in controls if c["not_applicable"])},
     }
+
+
+def submitters(conn: Connection, *, reader: Reader, campaign_id: int) -> list[dict[str, Any]]:
+    """The members whose reports there are (they submitted), by name (CERT staff, to choose one)."""
+    require_user(reader)
+    if not reader.is_cert_staff:
+        raise Forbidden("only CERT staff (cert_admin) choose among the members' reports")
+    campaign_out(conn, campaign_id)
+    r, o = baseline_responses.c, organisations.c
+    q = (select(o.id, o.name, o.sector_type).join_from(baseline_responses, organisations, o.id == r.organisation_id)
+         .where(r.campaign_id == campaign_id, r.status == "submitted", o.sector_type.not_in(NON_MEMBER_SECTORS))
+         .order_by(o.name))
+    return [{"id": row.id, "name": row.name, "type_name": type_name(row.sector_type)} for row in conn.execute(q)]

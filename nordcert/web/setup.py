@@ -61,6 +61,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     from nordcert.web import (
         account_pages,
         admin,
+        baseline_benchmark_pages,
         crisis_pages,
         federation_page,
         incident_pages,
@@ -77,7 +78,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.web_secret = secret.encode()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (pages, public, intel_pages, account_pages, admin, federation_page, incident_pages,
-                   incident_sector_page, crisis_pages, sectormap_pages, sectormap_register, sectormap_risks):
+                   incident_sector_page, crisis_pages, sectormap_pages, sectormap_register, sectormap_risks,
+                   baseline_benchmark_pages):
         app.include_router(module.router)
     app.add_middleware(ServerTiming)
 
