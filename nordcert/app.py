@@ -56,6 +56,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     _install_error_handlers(app)
 
     from nordcert.accounts.api import router as accounts_router
+    from nordcert.audit.api import router as audit_router
     from nordcert.baseline.api import router as baseline_router
     from nordcert.baseline.benchmark_api import router as baseline_benchmark_router
     from nordcert.crisis.api import router as crisis_router
@@ -65,6 +66,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     from nordcert.incidents.api import router as incidents_router
     from nordcert.intel.api import router as intel_router
     from nordcert.observables.api import router as observables_router
+    from nordcert.privacy.api import router as privacy_router
     from nordcert.redteam.api import router as redteam_router
     from nordcert.sectormap.api import router as sectormap_router
     from nordcert.taxii.api import router as collections_router
@@ -83,6 +85,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.include_router(redteam_router, prefix="/api/v1")
     app.include_router(baseline_router, prefix="/api/v1")
     app.include_router(baseline_benchmark_router, prefix="/api/v1")
+    app.include_router(privacy_router, prefix="/api/v1")
+    app.include_router(audit_router, prefix="/api/v1")
     app.include_router(taxii_router)
     app.include_router(misp_feed_router)  # /feeds/misp/… before /feeds/{name}
     app.include_router(feeds_router)

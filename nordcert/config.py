@@ -27,6 +27,21 @@ DEFAULT_HALF_LIVES: dict[str, float] = {
 }
 
 
+#: Legal bases for sharing personal fraud data (GDPR Art 6(1)); the CERT states its own in legal_bases.
+DEFAULT_LEGAL_BASES: dict[str, str] = {
+    "fraud-prevention": "GDPR Art 6(1)(f), legitimate interest in preventing fraud (Recital 47); payment "
+    "service providers' processing to prevent, investigate and detect payment fraud (PSD2 Art 94(1))",
+    "legal-obligation": "GDPR Art 6(1)(c), a legal obligation of the submitting member (e.g. AML/CFT, PSD2)",
+    "public-task": "GDPR Art 6(1)(e), a task in the public interest (a CSIRT's or authority's mandate, NIS2 Art 11)",
+    "network-security": "GDPR Art 6(1)(f), ensuring network and information security (Recital 49)",
+}
+
+#: Default retention (days) of personal data by kind: mule accounts and phone numbers for a year.
+DEFAULT_RETENTION_DAYS: dict[str, int] = {
+    "iban": 365, "phone": 365, "email": 365, "wallet": 730, "card": 365, "blinded": 365,
+}
+
+
 class Settings(BaseSettings):
     """One instance's configuration."""
 
@@ -117,6 +132,22 @@ class Settings(BaseSettings):
         description="Most values one screening lookup request may ask about.",
     )
 
+    legal_bases: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_LEGAL_BASES),
+        description="The legal bases an object holding personal data (IBAN, phone, e-mail, wallet, card, blinded "
+        "values) may be shared under: key -> description. As JSON in the environment.",
+    )
+    default_legal_basis: str = Field(
+        default="fraud-prevention",
+        description="The legal basis (a key of legal_bases) of personal data submitted without one. Empty: a "
+        "submission holding personal data must name its basis, or it is refused.",
+    )
+    retention_days: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_RETENTION_DAYS),
+        description="Days a stored version holding personal data is kept, by kind (iban, phone, email, wallet, card, "
+        "blinded); the shortest of its kinds applies; the worker then deletes it. Kinds left out keep their defaults.",
+    )
+
     baseline_min_group: int = Field(
         default=5,
         ge=3,
@@ -154,6 +185,15 @@ class Settings(BaseSettings):
         gt=0,
         description="Minutes an account stays locked after login_max_failures failed log-ins.",
     )
+
+    @model_validator(mode="after")
+    def _complete_privacy(self) -> Settings:
+        self.retention_days = {**DEFAULT_RETENTION_DAYS, **self.retention_days}
+        if any(days < 1 for days in self.retention_days.values()):
+            raise ValueError("retention_days must be at least 1 day for every kind")
+        if self.default_legal_basis and self.default_legal_basis not in self.legal_bases:
+            raise ValueError(f"default_legal_basis {self.default_legal_basis!r} is not a key of legal_bases")
+        return self
 
     @model_validator(mode="after")
     def _refuse_insecure(self) -> Settings:

@@ -136,12 +136,14 @@ def migrate(engine: Engine) -> None:
 def import_all_tables() -> MetaData:
     """Import every capability's tables so :data:`metadata` is complete (migrations and tests use it)."""
     from nordcert.accounts import tables as _accounts  # noqa: F401
+    from nordcert.audit import tables as _audit  # noqa: F401
     from nordcert.baseline import tables as _baseline  # noqa: F401
     from nordcert.crisis import tables as _crisis  # noqa: F401
     from nordcert.federation import tables as _federation  # noqa: F401
     from nordcert.incidents import tables as _incidents  # noqa: F401
     from nordcert.intel import tables as _intel  # noqa: F401
     from nordcert.observables import tables as _observables  # noqa: F401
+    from nordcert.privacy import tables as _privacy  # noqa: F401
     from nordcert.redteam import tables as _redteam  # noqa: F401
     from nordcert.sectormap import tables as _sectormap  # noqa: F401
     from nordcert.taxii import tables as _taxii  # noqa: F401

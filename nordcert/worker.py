@@ -8,6 +8,10 @@ syncing one twice at the same time.
 
 Incident report deadlines: once a minute, the reports due within the hour or overdue are reminded of
 (:mod:`nordcert.incidents.reminders`), each deadline once between all workers.
+
+Retention: once a minute, the stored versions holding personal data whose retention has expired are
+deleted (:mod:`nordcert.privacy.retention`), with their observables, in batches; workers racing on
+the same rows serialise on them and the loser finds nothing left to delete.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from sqlalchemy import Engine
 from nordcert.config import Settings
 from nordcert.errors import Conflict
 from nordcert.federation import sync
+from nordcert.db import transaction
 from nordcert.incidents import reminders
+from nordcert.privacy import retention
 
 log = logging.getLogger("nordcert.worker")
 REMINDERS_EVERY_S = 60.0
@@ -35,6 +41,22 @@ def remind(engine: Engine) -> None:
         reminders.remind_due(engine)
     except Exception:
         log.exception("incident deadline reminders failed")
+
+
+def expire(engine: Engine, settings: Settings) -> int:
+    """Delete what has expired, batch after batch; the number of versions deleted. Failures are logged."""
+    deleted = 0
+    try:
+        while True:
+            with transaction(engine) as conn:
+                done = retention.purge_expired(conn, settings)
+            if not done["versions"]:
+                return deleted
+            deleted += done["versions"]
+            log.info("retention: deleted %d expired versions of %d objects", done["versions"], len(done["objects"]))
+    except Exception:
+        log.exception("retention purge failed")
+        return deleted
 
 
 def run_worker(engine: Engine, settings: Settings, *, once: bool = False, tick_s: float = 1.0,
@@ -61,6 +83,7 @@ def run_worker(engine: Engine, settings: Settings, *, once: bool = False, tick_s
             if time.monotonic() >= reminders_due:
                 reminders_due = time.monotonic() + REMINDERS_EVERY_S
                 remind(engine)
+                expire(engine, settings)
             for name in sync.due_peers(engine):
                 if name not in running:
                     running[name] = pool.submit(one, name)

@@ -50,6 +50,9 @@ def import_file(
                          ] = False,
     delimiter: Annotated[Optional[str], typer.Option("--delimiter", help="CSV: the field separator "  # noqa: UP045
                                                     "(default: sniffed from , ; tab |).")] = None,
+    legal_basis: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--legal-basis", help="Legal basis of the personal data imported (IBANs, phones, e-mails, …): a key of "
+                              "NORDCERT_LEGAL_BASES; default NORDCERT_DEFAULT_LEGAL_BASIS.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Import intel: validated, versioned and stored in one transaction, with a progress bar.
@@ -69,7 +72,8 @@ def import_file(
     engine = engine_of(ctx)
     with imports.fetched(source) as local, transaction(engine) as conn:
         reader = accounts.reader_for(conn, as_email)
-        sub = submission_for(conn, reader, tlp=tlp, group=group, recipients=recipient, anonymous=anonymous)
+        sub = submission_for(conn, reader, tlp=tlp, group=group, recipients=recipient, anonymous=anonymous,
+                             legal_basis=legal_basis)
         if as_json:
             report = imports.run_import(conn, local, chosen, sub, settings, strict=not skip_invalid,
                                         mapping=csv_mapping)

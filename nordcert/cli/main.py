@@ -15,6 +15,7 @@ from nordcert.cli import export as export_cli
 from nordcert.cli import federation as federation_cli
 from nordcert.cli import intel as intel_cli
 from nordcert.cli import observables as observables_cli
+from nordcert.cli import privacy as privacy_cli
 from nordcert.cli import server as server_cli
 from nordcert.cli import taxii as taxii_cli
 from nordcert.cli.output import err_console
@@ -47,6 +48,7 @@ accounts_cli.register(app)
 intel_cli.register(app)
 export_cli.register(app)
 observables_cli.register(app)
+privacy_cli.register(app)
 server_cli.register(app)
 taxii_cli.register(app)
 federation_cli.register(app)

@@ -66,10 +66,12 @@ _PATTERN: dict[Kind, str] = {
     Kind.SHA1: "file:hashes.'SHA-1'", Kind.SHA256: "file:hashes.'SHA-256'", Kind.SHA512: "file:hashes.'SHA-512'",
     Kind.IBAN: "x-bank-account:iban", Kind.BIC: "x-bank-account:bic", Kind.BIN: "x-payment-card:bin",
     Kind.WALLET: "x-cryptocurrency-wallet:value", Kind.PHONE: "x-phone-number:value",
+    Kind.CARD: "x-payment-card:masked_number", Kind.BLINDED: "x-blinded-value:value",
 }
 _DESCRIBED = {Kind.IPV4: "IP address", Kind.IPV6: "IP address", Kind.CIDR: "network", Kind.DOMAIN: "domain",
               Kind.URL: "URL", Kind.EMAIL: "e-mail address", Kind.IBAN: "IBAN", Kind.BIC: "BIC", Kind.BIN: "card BIN",
-              Kind.WALLET: "wallet", Kind.PHONE: "phone number", Kind.ASN: "autonomous system"}
+              Kind.WALLET: "wallet", Kind.PHONE: "phone number", Kind.ASN: "autonomous system",
+              Kind.CARD: "card (BIN and last 4 digits)", Kind.BLINDED: "blinded value"}
 #: Fields of a stored version compared with a row's to decide whether the row changes anything.
 _COMPARED = ("pattern", "name", "description", "labels", "confidence", "valid_until")
 

@@ -67,15 +67,21 @@ async def submit(
     group: str | None = None,
     recipient: Annotated[list[str], Query(description="named recipient organisation (TLP:RED)")] = [],  # noqa: B006
     anonymous: bool = False,
+    legal_basis: Annotated[str | None, Query(description="legal basis of the personal data submitted (a key of "
+                                                         "GET /api/v1/privacy/legal-bases); default: the instance's")
+                           ] = None,
 ) -> dict[str, Any]:
     objects = objects_from_bytes(await _read_body(request, settings.max_request_bytes))
-    return await run_in_threadpool(_submit_sync, request, reader, settings, objects, tlp, group, recipient, anonymous)
+    return await run_in_threadpool(_submit_sync, request, reader, settings, objects, tlp, group, recipient, anonymous,
+                                   legal_basis)
 
 
 def _submit_sync(request: Request, reader: Reader, settings: Settings, objects: list[Any], tlp: str | None,
-                 group: str | None, recipients: list[str], anonymous: bool) -> dict[str, Any]:
+                 group: str | None, recipients: list[str], anonymous: bool, legal_basis: str | None
+                 ) -> dict[str, Any]:
     with transaction(request.app.state.engine) as conn:
-        sub = submission_for(conn, reader, tlp=tlp, group=group, recipients=recipients, anonymous=anonymous)
+        sub = submission_for(conn, reader, tlp=tlp, group=group, recipients=recipients, anonymous=anonymous,
+                             legal_basis=legal_basis)
         return ingest(conn, objects, sub, settings).as_dict()
 
 

@@ -23,13 +23,15 @@ from nordcert.config import Settings
 from nordcert.db import in_values, is_postgres, values_param
 from nordcert.errors import Forbidden, Invalid
 from nordcert.intel.tables import ingest_clock, object_labels, object_recipients, stix_objects
-from nordcert.intel.validate import Checked, ObjectError, check_object
+from nordcert.intel.validate import FRAUD_SCO_TYPES, Checked, ObjectError, check_object
 from nordcert.observables import index as observable_index
 from nordcert.observables.extract import extract
 from nordcert.observables.kinds import FullCardNumber, Kind
 from nordcert.observables.tables import observables as observables_table
 from nordcert.observables.tables import sighting_index
 from nordcert.observables.warninglist_store import current_check
+from nordcert.privacy.personal import PersonalDataRules, minimise, personal_kinds
+from nordcert.privacy.tables import personal_data
 from nordcert.sharing.policy import Reader, Role
 from nordcert.sharing.tlp import MARKING_TLP, TLP2_EXTENSION_ID, Tlp, tlp_of_markings, with_tlp_marking
 
@@ -49,6 +51,8 @@ class Submission:
     recipients: frozenset[int] = frozenset()
     anonymous: bool = False
     is_cert_staff: bool = False
+    #: The legal basis (a key of ``Settings.legal_bases``) of the personal data submitted; None: the default.
+    legal_basis: str | None = None
 
     def effective_tlp(self, marked: Tlp | None, default: Tlp) -> Tlp:
         """Strictest of the object's marking and the submission's TLP: sharing only ever tightens.
@@ -72,8 +76,10 @@ def submission_for(
     group: str | int | None = None,
     recipients: Iterable[str | int] = (),
     anonymous: bool = False,
+    legal_basis: str | None = None,
 ) -> Submission:
-    """Check that ``reader`` may submit with this sharing and resolve the names it uses."""
+    """Check that ``reader`` may submit with this sharing and resolve the names it uses (the legal
+    basis is checked against the settings when the objects are ingested)."""
     if reader.role not in (Role.ANALYST, Role.CERT_ADMIN):
         raise Forbidden(f"role {reader.role.value} may not submit intel (analyst or cert_admin needed)")
     group_id = None
@@ -91,6 +97,7 @@ def submission_for(
         recipients=recipient_ids,
         anonymous=anonymous,
         is_cert_staff=reader.is_cert_staff,
+        legal_basis=legal_basis or None,
     )
 
 
@@ -188,7 +195,11 @@ def ingest(
         seen = index + 1
         try:
             checked = check_object(obj)
+            reduced = minimise(checked.obj) if checked.type in FRAUD_SCO_TYPES else None
             found = extract(checked.obj, phone_region=settings.phone_region)
+            personal = personal_kinds(found.observables)
+            if personal:
+                writer.personal.check(checked.obj, found.observables, personal)
         except (ObjectError, FullCardNumber) as exc:
             oid = obj.get("id") if isinstance(obj, dict) else None
             problems.add(index, oid if isinstance(oid, str) else None, str(exc))
@@ -196,6 +207,8 @@ def ingest(
         if problems.count and strict:
             continue  # the batch is lost; keep validating to report every problem
         for reason in found.skipped:
+            result.warn(index, checked.stix_id, reason, settings.max_reported_errors)
+        for reason in reduced or ():
             result.warn(index, checked.stix_id, reason, settings.max_reported_errors)
         chunk.append((index, checked, found.observables))
         if len(chunk) >= settings.ingest_chunk_size:
@@ -242,6 +255,7 @@ class _Writer:
         self.clock = _Clock(conn)
         self.check = current_check(conn)
         self.prefixes: set[tuple[int, int]] | None = None  # CIDR prefix lengths known to the index
+        self.personal = PersonalDataRules(conn, settings, sub.legal_basis)
         self.pg = is_postgres(conn)
         self._insert_sql: dict[str, str] = {}
         self._sharing: dict[Tlp | None, tuple[Tlp, int | None, bool]] = {}
@@ -347,6 +361,10 @@ class _Writer:
             # A label repeated within one object is stored once.
             unique = list({(x["date_added"], x["label"]): x for x in labels}.values())
             self._insert_many(object_labels, unique)
+        personal = [self.personal.row(r["date_added"], r["stix_id"], kinds)
+                    for r in rows if (kinds := personal_kinds(r["_found"]))]
+        if personal:
+            self._insert_many(personal_data, personal)
         named = [{"date_added": r["date_added"], "organisation_id": o}
                  for r in rows if r["has_recipients"] for o in sorted(sub.recipients)]
         if named:

@@ -44,9 +44,11 @@ SRO_TYPES = frozenset({"relationship", "sighting"})
 #: objects, so without created/modified like the STIX 2.1 §6 ones.
 FRAUD_SCO_TYPES = frozenset({"x-bank-account", "x-payment-card", "x-cryptocurrency-wallet", "x-phone-number",
                              "bank-account", "payment-card", "cryptocurrency-wallet", "phone-number"})
+#: A keyed hash of a personal value (docs/privacy.md): a cyber-observable, without created/modified.
+BLINDED_TYPE = "x-blinded-value"
 SCO_TYPES = frozenset(
     ["artifact", "autonomous-system", "directory", "domain-name", "email-addr", "email-message", "file", "ipv4-addr", "ipv6-addr", "mac-addr", "mutex", "network-traffic", "process", "software", "url", "user-account", "windows-registry-key", "x509-certificate"]
-) | FRAUD_SCO_TYPES
+) | FRAUD_SCO_TYPES | {BLINDED_TYPE}
 META_TYPES = frozenset({"marking-definition", "language-content", "extension-definition"})
 
 # Required properties beyond the common ones (STIX 2.1 §4-§7). A tuple inside means "at least one of".
@@ -86,6 +88,7 @@ _REQUIRED: dict[str, tuple[str | tuple[str, ...], ...]] = {
     "network-traffic": ("protocols", ("src_ref", "dst_ref")),
     "software": ("name",),
     "url": ("value",),
+    BLINDED_TYPE: ("value",),
     "marking-definition": ("created",),
     "language-content": ("created", "modified", "object_ref", "object_modified", "contents"),
     "extension-definition": ("created", "modified", "created_by_ref", "name", "schema", "version", "extension_types"),

@@ -24,9 +24,18 @@ class Kind(enum.StrEnum):
     WALLET = "wallet"
     PHONE = "phone"
     ASN = "asn"
+    #: BIN and last 4 digits of a card, the middle masked (``457173*1234``)
+    CARD = "card"
+    #: a keyed hash of a personal value (``KEY_ID:KIND:DIGEST``, docs/privacy.md)
+    BLINDED = "blinded"
 
 
-FRAUD_KINDS: frozenset[Kind] = frozenset({Kind.IBAN, Kind.BIC, Kind.BIN, Kind.WALLET, Kind.PHONE})
+FRAUD_KINDS: frozenset[Kind] = frozenset({Kind.IBAN, Kind.BIC, Kind.BIN, Kind.WALLET, Kind.PHONE, Kind.CARD,
+                                          Kind.BLINDED})
+#: Kinds whose values can name a person (an account holder, a phone's or an address's owner): objects
+#: holding one carry a legal basis and a retention period (docs/privacy.md).
+PERSONAL_KINDS: frozenset[Kind] = frozenset({Kind.IBAN, Kind.PHONE, Kind.EMAIL, Kind.WALLET, Kind.CARD,
+                                             Kind.BLINDED})
 HASH_KINDS: frozenset[Kind] = frozenset({Kind.MD5, Kind.SHA1, Kind.SHA256, Kind.SHA512})
 IP_KINDS: frozenset[Kind] = frozenset({Kind.IPV4, Kind.IPV6, Kind.CIDR})
 HASH_LENGTHS: dict[int, Kind] = {32: Kind.MD5, 40: Kind.SHA1, 64: Kind.SHA256, 128: Kind.SHA512}

@@ -49,6 +49,9 @@ PATH_KINDS: dict[tuple[str, tuple[str, ...]], Kind | str] = {
     ("x-payment-card", ("card_number",)): _CARD,
     ("x-cryptocurrency-wallet", ("value",)): Kind.WALLET,
     ("x-phone-number", ("value",)): Kind.PHONE,
+    ("x-payment-card", ("masked_number",)): Kind.CARD,
+    # a blinded personal value (docs/privacy.md)
+    ("x-blinded-value", ("value",)): Kind.BLINDED,
     # OpenCTI's equivalents
     ("bank-account", ("iban",)): Kind.IBAN,
     ("bank-account", ("bic",)): Kind.BIC,
@@ -78,7 +81,8 @@ class Extraction:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             return
         if kind == _CARD:
-            kind = Kind.BIN
+            # A card number property holds a BIN, or a masked number (BIN, masked middle, last 4).
+            kind = Kind.CARD if isinstance(value, str) and _MASK_CHARS.intersection(value) else Kind.BIN
         try:
             if kind == _AUTO:
                 pair = _auto(str(value))
@@ -96,6 +100,13 @@ class Extraction:
             return
         if pair not in self.observables:
             self.observables.append(pair)
+
+
+_MASK_CHARS = frozenset("*xX\u2022\u00b7\u2026")
+
+#: The property extension a key holder's client adds to an object that holds clear personal values:
+#: their blinded forms, so blinded lookups find the clear submission too (docs/privacy.md).
+BLINDING_EXTENSION_ID = "extension-definition--5a0e6a3c-8f1d-5b8e-9c62-3f2f1d3b7a41"
 
 
 def _auto(value: str) -> tuple[Kind, str] | None:
@@ -119,6 +130,9 @@ def path_kind(obj_type: str, path: tuple[str, ...]) -> Kind | str | None:
 def extract(obj: dict[str, Any], *, phone_region: str | None = None) -> Extraction:
     """The observables of ``obj`` (a validated STIX object). Raises :class:`FullCardNumber`."""
     found = Extraction()
+    extensions = obj.get("extensions")
+    if type(extensions) is dict and BLINDING_EXTENSION_ID in extensions:
+        _extract_blinded(extensions[BLINDING_EXTENSION_ID], found)
     obj_type = obj.get("type")
     if obj_type == "indicator":
         if obj.get("pattern_type") == "stix" and isinstance(obj.get("pattern"), str):
@@ -144,12 +158,24 @@ def extract(obj: dict[str, Any], *, phone_region: str | None = None) -> Extracti
         for prop, value in obj.items():
             if prop not in ("id", "bin", "number", "card_number") and not prop.endswith(("_ref", "_refs")):
                 _refuse_pan_anywhere(value)
+        bin_, last4 = obj.get("bin"), obj.get("last4")
+        if isinstance(bin_, (str, int)) and isinstance(last4, (str, int)) and not isinstance(bin_, bool):
+            found.add(Kind.CARD, f"{bin_}*{last4}", phone_region)
     if obj_type in _HASHED_TYPES and isinstance(obj.get("hashes"), dict):
         for name, value in obj["hashes"].items():
             kind = _HASHES.get(str(name).upper().replace("-", "").replace("_", ""))
             if kind is not None:
                 found.add(kind, value, phone_region)
     return found
+
+
+def _extract_blinded(extension: Any, found: Extraction) -> None:
+    values = extension.get("values") if isinstance(extension, dict) else None
+    if not isinstance(values, list):
+        found.skipped.append("the blinding extension needs a list of values (KEY_ID:KIND:DIGEST)")
+        return
+    for value in values:
+        found.add(Kind.BLINDED, value, None)
 
 
 def _refuse_card_digits(values: tuple[Any, ...]) -> None:

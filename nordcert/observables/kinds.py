@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from nordcert.observables._blinded import BLINDABLE, _norm_blinded, _norm_card
 from nordcert.observables._financial import (
     _ETH_RE,
     _norm_asn,
@@ -37,6 +38,7 @@ from nordcert.observables._kind import (
     HASH_LENGTHS,
     IP_KINDS,
     PAN_MESSAGE,
+    PERSONAL_KINDS,
     FullCardNumber,
     Kind,
     ObservableError,
@@ -54,9 +56,26 @@ from nordcert.observables._names import (
 )
 
 __all__ = [
-    "FRAUD_KINDS", "HASH_KINDS", "HASH_LENGTHS", "IDNA_IMPLEMENTATION", "IP_KINDS", "PAN_MESSAGE",
-    "FullCardNumber", "Kind", "ObservableError", "as_kind", "base58check_payload", "detect", "ip_supernets",
-    "luhn_ok", "normalise", "parent_domains", "segwit_program", "url_host",
+    "BLINDABLE",
+    "FRAUD_KINDS",
+    "HASH_KINDS",
+    "HASH_LENGTHS",
+    "IDNA_IMPLEMENTATION",
+    "IP_KINDS",
+    "PAN_MESSAGE",
+    "PERSONAL_KINDS",
+    "FullCardNumber",
+    "Kind",
+    "ObservableError",
+    "as_kind",
+    "base58check_payload",
+    "detect",
+    "ip_supernets",
+    "luhn_ok",
+    "normalise",
+    "parent_domains",
+    "segwit_program",
+    "url_host",
 ]
 
 # --- Entry points ---------------------------------------------------------------------------------
@@ -78,6 +97,8 @@ _NORMALISERS: dict[Kind, _Normaliser] = {
     Kind.BIN: _norm_bin,
     Kind.WALLET: _norm_wallet,
     Kind.ASN: _norm_asn,
+    Kind.CARD: _norm_card,
+    Kind.BLINDED: _norm_blinded,
 }
 
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, bindparam, delete, func, insert, or_, select, true
+from sqlalchemy import Connection, Select, bindparam, func, insert, or_, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
@@ -28,7 +28,8 @@ from nordcert.federation.incoming import note_received, receive
 from nordcert.federation.outgoing import wire_bodies
 from nordcert.federation.peers import peer_of_organisation
 from nordcert.intel.ingest import Submission, ingest, submission_for
-from nordcert.intel.tables import object_labels, object_recipients, stix_objects
+from nordcert.intel.purge import delete_versions
+from nordcert.intel.tables import object_recipients, stix_objects
 from nordcert.intel.validate import ObjectError, format_timestamp, timestamp_us
 from nordcert.sharing import policy
 from nordcert.sharing.policy import Reader, Role, Sharing
@@ -280,13 +281,8 @@ def delete_object(conn: Connection, reader: Reader, coll: Collection, stix_id: s
     if any(not policy.may_modify(Sharing(r.creator_org_id, Tlp.CLEAR), reader) for r in rows):
         raise Forbidden("only the organisation that created this object, or CERT staff, may delete it")
     keys = [r.date_added for r in rows]
-    conn.execute(delete(object_recipients).where(object_recipients.c.date_added.in_(keys)))
-    conn.execute(delete(object_labels).where(object_labels.c.date_added.in_(keys)))
-    conn.execute(delete(_t).where(_t.c.date_added.in_(keys)))
-    # The newest remaining version becomes the latest again.
-    newest = conn.execute(select(func.max(_t.c.modified)).where(_t.c.stix_id == stix_id)).scalar()
-    if newest is not None:
-        conn.execute(_t.update().where(_t.c.stix_id == stix_id, _t.c.modified == newest).values(is_latest=True))
+    # The newest remaining version becomes the latest again, its observables indexed.
+    delete_versions(conn, keys)
     return len(keys)
 
 

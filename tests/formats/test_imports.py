@@ -249,7 +249,8 @@ def test_patterns_of_every_kind_are_valid_and_indexed() -> None:
                Kind.SHA512: "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877"
                             "eec2f63b931bd47417a81a538327af927da3e",
                Kind.IBAN: "NO9386011117947", Kind.BIC: "DNBANOKK", Kind.BIN: "454545",
-               Kind.WALLET: "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", Kind.PHONE: "+4791234567", Kind.ASN: "AS64500"}
+               Kind.WALLET: "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", Kind.PHONE: "+4791234567", Kind.ASN: "AS64500",
+               Kind.CARD: "457173*1234", Kind.BLINDED: "sector-1:iban:" + "ab" * 32}
     assert set(samples) == set(Kind)
     for kind, value in samples.items():
         obj = indicator(pattern=pattern_for(kind, value))

@@ -318,9 +318,9 @@ def test_rejected_with_reason_and_without_echo(kind: str, value: str, words: str
 
 
 def test_kind_sets() -> None:
-    assert {Kind.IBAN, Kind.BIC, Kind.BIN, Kind.WALLET, Kind.PHONE} == FRAUD_KINDS
+    assert {Kind.IBAN, Kind.BIC, Kind.BIN, Kind.WALLET, Kind.PHONE, Kind.CARD, Kind.BLINDED} == FRAUD_KINDS
     assert {Kind.MD5, Kind.SHA1, Kind.SHA256, Kind.SHA512} == HASH_KINDS
-    assert len(Kind) == 16 and Kind("ipv4") is Kind.IPV4 and str(Kind.ASN) == "asn"
+    assert len(Kind) == 18 and Kind("ipv4") is Kind.IPV4 and str(Kind.ASN) == "asn"
 
 
 def test_kind_given_as_text_and_unknown_kinds() -> None:

@@ -129,7 +129,7 @@ def test_errors_are_per_value_and_a_card_number_is_never_echoed(world: dict[str,
     results = r.json()["results"]
     assert results[0] == {"index": 0, "input": {"kind": "colour", "value": "red"},
                           "error": "unknown kind 'colour'; one of ipv4, ipv6, cidr, domain, url, email, md5, sha1, "
-                                   "sha256, sha512, iban, bic, bin, wallet, phone, asn"}
+                                   "sha256, sha512, iban, bic, bin, wallet, phone, asn, card, blinded"}
     assert results[1]["found"] is True and "error" not in results[1]
     assert results[2] == {"index": 2, "input": {"kind": "iban", "value": "NO93 8601 1117 948"},
                           "error": "invalid iban: check digits do not match"}

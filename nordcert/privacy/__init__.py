@@ -1,0 +1,1 @@
+"""Fraud data is personal data: blinded values, legal basis and retention, data-subject requests."""
