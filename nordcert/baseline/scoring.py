@@ -19,7 +19,7 @@ The rule:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nordcert.baseline.catalogue import PRIORITIES, Catalogue, Control, Criterion
 
@@ -63,12 +63,21 @@ class MemberScore:
     domains: tuple[DomainScore, ...]
     overall: float | None
     scored: int
+    _index: dict[str, ControlScore | DomainScore] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._index.update({c.control.id: c for c in self.controls})
+        self._index.update({"domain:" + d.key: d for d in self.domains})
 
     def control(self, control_id: str) -> ControlScore:
-        return next(c for c in self.controls if c.control.id == control_id)
+        found = self._index[control_id]
+        assert isinstance(found, ControlScore)
+        return found
 
     def domain(self, key: str) -> DomainScore:
-        return next(d for d in self.domains if d.key == key)
+        found = self._index["domain:" + key]
+        assert isinstance(found, DomainScore)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,15 +98,16 @@ def mean(values: list[int]) -> float | None:
 def score_member(catalogue: Catalogue, answers: Mapping[str, Answer]) -> MemberScore:
     """The member's score per control, per domain and overall (see the module's rule)."""
     controls = []
+    by_domain: dict[str, list[int | None]] = {d.key: [] for d in catalogue.domains}
     for c in catalogue.controls:
         a = answers.get(c.id)
         maturity = a.maturity if a is not None and a.scored else None
         controls.append(ControlScore(control=c, maturity=maturity, not_applicable=a is not None and a.not_applicable))
+        by_domain.setdefault(c.domain, []).append(maturity)
     domains = []
     for d in catalogue.domains:
-        values = [s.maturity for s in controls if s.control.domain == d.key and s.maturity is not None]
-        domains.append(DomainScore(key=d.key, score=mean(values), scored=len(values),
-                                   controls=sum(1 for s in controls if s.control.domain == d.key)))
+        values = [v for v in by_domain[d.key] if v is not None]
+        domains.append(DomainScore(key=d.key, score=mean(values), scored=len(values), controls=len(by_domain[d.key])))
     everything = [s.maturity for s in controls if s.maturity is not None]
     return MemberScore(controls=tuple(controls), domains=tuple(domains), overall=mean(everything),
                        scored=len(everything))
