@@ -27,7 +27,9 @@ from nordcert.clock import now_us
 from nordcert.config import NORDCERT_NAMESPACE
 from nordcert.db import fetch_all, is_postgres, upsert_insert
 from nordcert.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from nordcert.federation.tables import federation_peers
 from nordcert.sharing.policy import Reader, Role
+from nordcert.sharing.tlp import Tlp
 
 SECTOR_TYPES = (
     "bank",
@@ -212,13 +214,28 @@ def _reader(conn: Connection, user: dict[str, Any]) -> Reader:
             sharing_group_members.c.organisation_id == user["organisation_id"]
         )
     ).scalars()
+    role = Role(user["role"])
+    peer_tlp = None
+    if role is Role.PEER:
+        peer_tlp = conn.execute(select(federation_peers.c.max_tlp).where(
+            federation_peers.c.organisation_id == user["organisation_id"],
+            federation_peers.c.enabled.is_(True))).scalar()
     return Reader(
         user_id=user["id"],
         email=user["email"],
         organisation_id=user["organisation_id"],
-        role=Role(user["role"]),
+        role=role,
         group_ids=frozenset(group_ids),
+        max_tlp=_peer_cap(role, peer_tlp),
     )
+
+
+def _peer_cap(role: Role, peer_max_tlp: int | None) -> Tlp:
+    """The TLP cap of a reader: a peer's service account reads at most what its peer is configured to
+    receive (CLEAR only when no enabled peer stands behind it); everyone else is not capped."""
+    if role is not Role.PEER:
+        return Tlp.RED
+    return Tlp.CLEAR if peer_max_tlp is None else Tlp(peer_max_tlp)
 
 
 # --- API tokens --------------------------------------------------------------------------------
@@ -303,11 +320,12 @@ def authenticate(conn: Connection, token: str, *, email: str | None = None) -> R
 
 _AUTH_SQL = (
     "SELECT t.id, t.expires_at, t.revoked_at, t.last_used_at, u.id, u.email, u.organisation_id, u.role, u.active, "
-    "m.group_id FROM api_tokens t JOIN users u ON u.id = t.user_id "
+    "m.group_id, p.max_tlp FROM api_tokens t JOIN users u ON u.id = t.user_id "
     "LEFT JOIN sharing_group_members m ON m.organisation_id = u.organisation_id "
+    "LEFT JOIN federation_peers p ON p.organisation_id = u.organisation_id AND p.enabled = {true} "
     "WHERE t.token_hash = {mark}"
 )
-_AUTH = {False: _AUTH_SQL.format(mark="?"), True: _AUTH_SQL.format(mark="%s")}
+_AUTH = {False: _AUTH_SQL.format(mark="?", true="1"), True: _AUTH_SQL.format(mark="%s", true="true")}
 
 
 def authenticate_token(conn: Connection, token: str, *, email: str | None = None) -> tuple[Reader, int | None]:
@@ -319,7 +337,7 @@ def authenticate_token(conn: Connection, token: str, *, email: str | None = None
     now = now_us()
     if not rows:
         raise Unauthenticated("invalid credentials")
-    token_id, expires_at, revoked_at, last_used_at, user_id, user_email, org_id, role, active, _ = rows[0]
+    token_id, expires_at, revoked_at, last_used_at, user_id, user_email, org_id, role, active, _, peer_tlp = rows[0]
     if email is not None and user_email != email.strip().lower():
         raise Unauthenticated("invalid credentials")
     if revoked_at is not None:
@@ -330,7 +348,8 @@ def authenticate_token(conn: Connection, token: str, *, email: str | None = None
         raise Unauthenticated("this user is deactivated")
     stale = token_id if last_used_at is None or now - last_used_at > _LAST_USED_EVERY_US else None
     reader = Reader(user_id=user_id, email=user_email, organisation_id=org_id, role=Role(role),
-                    group_ids=frozenset(r[9] for r in rows if r[9] is not None))
+                    group_ids=frozenset(r[9] for r in rows if r[9] is not None),
+                    max_tlp=_peer_cap(Role(role), peer_tlp))
     return reader, stale
 
 

@@ -17,8 +17,10 @@ AMBER+STRICT without a group has no audience beyond the creator (and CERT staff)
 audiences are never widened.
 
 A federation peer (another national instance, role ``peer``) reads what federation may forward to it
-and nothing else: CLEAR and GREEN, and AMBER of the sharing groups its organisation belongs to here.
-Never AMBER without a group, AMBER+STRICT or RED, whatever groups or recipient lists name it.
+and nothing else: CLEAR and GREEN, and AMBER of the sharing groups its organisation belongs to here,
+capped at the TLP the peer is configured for (``Reader.max_tlp``), on every read path as in its
+federation collection. Never AMBER without a group, AMBER+STRICT or RED, whatever groups or
+recipient lists name it.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class Reader:
     organisation_id: int
     role: Role
     group_ids: frozenset[int] = field(default_factory=frozenset)
+    #: For a peer's service account: the highest TLP its peer is configured to receive (``peer add --max-tlp``).
+    max_tlp: Tlp = Tlp.RED
 
     @property
     def is_cert_staff(self) -> bool:
@@ -74,7 +78,7 @@ def visible(item: Sharing, reader: Reader | None) -> bool:
     if reader.is_cert_staff:
         return True
     if reader.role is Role.PEER:
-        return may_forward(item, reader.group_ids)
+        return item.tlp <= reader.max_tlp and may_forward(item, reader.group_ids)
     if item.creator_org_id is not None and item.creator_org_id == reader.organisation_id:
         return True
     if item.tlp <= Tlp.GREEN:
@@ -98,7 +102,7 @@ def visible_clause(reader: Reader | None, table: Table, recipients: Table) -> Co
     if reader.is_cert_staff:
         return true()
     if reader.role is Role.PEER:
-        return forward_clause(reader.group_ids, table)
+        return forward_clause(reader.group_ids, table, reader.max_tlp)
     groups = sorted(reader.group_ids)
     named = exists(
         select(recipients.c.date_added).where(
