@@ -44,7 +44,7 @@ class Phase:
 PHASES: tuple[Phase, ...] = (
     Phase("generic_threat_landscape", "Generic threat landscape", "Generic threat landscape",
           "TIBER-EU framework (optional)", optional=True),
-    Phase("preparation", "Preparation: scope, control team, providers", "Preparation", "CDR 2025/1190 Art 9"),
+    Phase("preparation", "Preparation", "Preparation", "CDR 2025/1190 Art 9"),
     Phase("targeted_threat_intelligence", "Targeted threat intelligence report", "Testing",
           "CDR 2025/1190 Art 10, Annex III"),
     Phase("red_team_test_plan", "Red team test plan", "Testing", "CDR 2025/1190 Art 11"),

@@ -62,6 +62,8 @@ def install(app: FastAPI, settings: Settings) -> None:
         account_pages,
         admin,
         baseline_benchmark_pages,
+        baseline_editor,
+        baseline_pages,
         crisis_pages,
         federation_page,
         incident_pages,
@@ -69,6 +71,8 @@ def install(app: FastAPI, settings: Settings) -> None:
         intel_pages,
         pages,
         public,
+        redteam_finding_pages,
+        redteam_pages,
         sectormap_pages,
         sectormap_register,
         sectormap_risks,
@@ -79,7 +83,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (pages, public, intel_pages, account_pages, admin, federation_page, incident_pages,
                    incident_sector_page, crisis_pages, sectormap_pages, sectormap_register, sectormap_risks,
-                   baseline_benchmark_pages):
+                   baseline_pages, baseline_editor, baseline_benchmark_pages, redteam_pages,
+                   redteam_finding_pages):
         app.include_router(module.router)
     app.add_middleware(ServerTiming)
 

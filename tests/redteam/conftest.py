@@ -67,8 +67,8 @@ SCOPE: dict[str, Any] = {
 
 
 def open_test(engine: Engine, world: World, *, org: Member | None = None, lead: Member | None = None,
-              members: tuple[Member, ...] | None = None, opened_on: date = date(2025, 9, 1), **kwargs: Any
-              ) -> dict[str, Any]:
+              members: tuple[Member, ...] | None = None, opened_on: date = date(2025, 9, 1), today: date = TODAY,
+              **kwargs: Any) -> dict[str, Any]:
     """A test of ``org`` (Alpha Bank) opened by CERT staff, with its scope, providers and a control team: ``lead``
     (default world.lead) and ``members`` (default world.ct_reader) linked to their users."""
     lead = lead or world.lead
@@ -76,7 +76,7 @@ def open_test(engine: Engine, world: World, *, org: Member | None = None, lead: 
     found = call(engine, service.create_engagement, reader=world.admin.reader,
                  organisation=(org or lead).org_id, name=kwargs.pop("name", "TIBER-DK Falcon"),
                  framework=kwargs.pop("framework", "tiber_eu"), tiber_implementation="TIBER-DK",
-                 opened_on=opened_on, today=TODAY, **(SCOPE | kwargs))
+                 opened_on=opened_on, today=today, **(SCOPE | kwargs))
     call(engine, roles.add_role, reader=world.admin.reader, engagement_id=found["id"], role="control_team_lead",
          name="Lena Lead", email=lead.email, user=lead.email)
     for m in members:
