@@ -7,8 +7,9 @@ endpoint on the same server stack, in the same run.
 1. Store: a fresh SQLite instance (WAL, synchronous=FULL) in a temporary folder, filled through
    nordcert's own ingest path with ``--observables`` observables: indicators from four members
    (TLP:GREEN, and TLP:AMBER for a sharing group the reader is in or not), each pattern holding four
-   values of mixed kinds (ipv4, domain, url, sha256, iban, phone, wallet, cidr). Ingest time and
-   rate are printed too.
+   values of mixed kinds (ipv4, domain, url, sha256, iban, phone, wallet, cidr, and blinded IBANs:
+   HMAC-SHA-256 digests under a sector key whose id the store has registered, docs/privacy.md).
+   Ingest time and rate are printed too.
 2. Servers, one at a time, each a separate process on 127.0.0.1 with the same uvicorn settings
    (one process, access log on, as ``nordcert serve`` runs): ``nordcert serve`` on the store, and a
    FastAPI app with one route ``GET /hello`` answering ``{"hello": "world"}`` (the physical limit
@@ -22,9 +23,12 @@ endpoint on the same server stack, in the same run.
      single lookups and hello-world requests/s.
    - batches: ``--batches`` sequential ``POST /api/v1/lookup`` of ``--batch`` mixed values (half
      stored): requests/s, values/s and p50/p99.
+   - blinded: the same three measurements with blinded values only (``kind=blinded``: a member's
+     client blinds under every key of its ring; half stored, half never stored).
    Every answer is checked: the stored values must be found, the others not.
-4. Prints the figures and the ratios lookup/hello-world. Targets: single lookup p99 < 5 ms;
-   single-lookup requests/s at least 50 % of the hello-world rate.
+4. Prints the figures and the ratios lookup/hello-world. Targets, for clear and for blinded
+   lookups alike: single lookup p99 < 5 ms; single-lookup requests/s at least 50 % of the
+   hello-world rate.
 
 Every server this script starts is stopped when it ends, also on an error or Ctrl-C.
 """
@@ -60,11 +64,16 @@ from nordcert.config import Settings
 from nordcert.db import make_engine, migrate, transaction
 from nordcert.demo.builder import iban, p2pkh
 from nordcert.intel.ingest import Submission, ingest
+from nordcert.observables.kinds import Kind
+from nordcert.privacy import keys as sector_keys
+from nordcert.privacy.blinding import SectorKey, blind_normalised
 from nordcert.sharing.tlp import Tlp
 
 SEED = 20261123
 TOKEN = "bench-lookup-token"
 _NS = uuid.UUID("6d1f0b7a-9c7e-4f3e-8a8b-62656e63686c")
+#: The sector key members blind with in this benchmark (its id is registered in the store).
+SECTOR_KEY = SectorKey("bench-sector-1", hashlib.sha256(f"{SEED}:sector-key".encode()).digest())
 
 
 # --- data --------------------------------------------------------------------------------------------
@@ -72,7 +81,7 @@ _NS = uuid.UUID("6d1f0b7a-9c7e-4f3e-8a8b-62656e63686c")
 
 def _value(rng: random.Random, slot: int, i: int) -> tuple[str, str, str]:
     """(pattern path, value as stored in the pattern, the normalised value a lookup answers)."""
-    kind = (i + slot) % 8
+    kind = (i + slot) % 9
     if kind == 0:
         ip = f"{rng.randint(11, 99)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
         return "ipv4-addr:value", ip, ip
@@ -94,6 +103,9 @@ def _value(rng: random.Random, slot: int, i: int) -> tuple[str, str, str]:
     if kind == 6:
         v = p2pkh(bytes(rng.randrange(256) for _ in range(20)))
         return "x-cryptocurrency-wallet:value", v, v
+    if kind == 8:
+        b = blind_normalised(Kind.IBAN, iban("SE", rng), SECTOR_KEY)
+        return "x-blinded-value:value", b, b
     net = f"{rng.randint(100, 199)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.0/24"
     return "ipv4-addr:value", net, net
 
@@ -125,6 +137,7 @@ def build_store(home: Path, observables: int, per: int = 4) -> tuple[list[str], 
         outer = accounts.create_group(conn, name="Bench others", members=orgs[2:])["id"]
         accounts.create_user(conn, email="soc@bb0.example", organisation=orgs[0], role="analyst")
         accounts.create_token(conn, user="soc@bb0.example", token=TOKEN)
+        sector_keys.register_key(conn, reader=None, key_id=SECTOR_KEY.key_id, check_value=SECTOR_KEY.check_value)
     rng = random.Random(SEED)
     stored: list[str] = []
     count = observables // per
@@ -278,12 +291,13 @@ def throughput(port: int, paths: list[str], concurrency: int, duration: float) -
     return sum(counts) / elapsed
 
 
-def batches(port: int, hits: list[str], miss: list[str], size: int, n: int, rng: random.Random) -> dict[str, float]:
+def batches(port: int, hits: list[Any], miss: list[Any], size: int, n: int, rng: random.Random) -> dict[str, float]:
     client = Client(port)
     times = []
     try:
         for _ in range(n + 1):
-            values = rng.sample(hits, size // 2) + rng.sample(miss, size - size // 2)
+            k = min(size // 2, len(hits))
+            values = rng.sample(hits, k) + rng.sample(miss, size - k)
             body = orjson.dumps({"values": values})
             t0 = time.perf_counter()
             status, answer = client.request("POST", "/api/v1/lookup", body)
@@ -291,8 +305,8 @@ def batches(port: int, hits: list[str], miss: list[str], size: int, n: int, rng:
             if status != 200:
                 raise RuntimeError(f"batch: HTTP {status} {answer[:300]!r}")
             found = sum(r.get("found", False) for r in orjson.loads(answer)["results"])
-            if found < size // 2:
-                raise RuntimeError(f"batch: {found} of {size // 2} stored values found")
+            if found < k:
+                raise RuntimeError(f"batch: {found} of {k} stored values found")
             times.append(elapsed)
     finally:
         client.close()
@@ -330,7 +344,14 @@ def main(argv: list[str] | None = None) -> int:
             marker.write_bytes(orjson.dumps({"stored": stored, "info": store_info}))
         rng = random.Random(SEED + 1)
         miss = misses(max(2 * args.batch, args.samples), rng)
-        hits = list(dict.fromkeys(stored))
+        hits = [v for v in dict.fromkeys(stored) if not _is_blinded(v)]
+        blinded_hits = [v for v in dict.fromkeys(stored) if _is_blinded(v)]
+        blinded_miss = [blind_normalised(Kind.IBAN, iban("DK", rng), SECTOR_KEY)
+                        for _ in range(max(2 * args.batch, args.samples))]
+        b_singles = [(v, True) for v in rng.sample(blinded_hits, min(len(blinded_hits), args.samples // 2))] + \
+                    [(v, False) for v in rng.sample(blinded_miss, args.samples - args.samples // 2)]
+        rng.shuffle(b_singles)
+        b_paths = ["/api/v1/lookup?kind=blinded&value=" + _quote(v) for v, _ in b_singles]
         singles = [(v, True) for v in rng.sample(hits, args.samples // 2)] + \
                   [(v, False) for v in rng.sample(miss, args.samples - args.samples // 2)]
         rng.shuffle(singles)
@@ -348,6 +369,13 @@ def main(argv: list[str] | None = None) -> int:
                 throughput(port, paths, args.concurrency, args.duration))
             print("batches …", file=sys.stderr)
             report["lookup_batch"] = batches(port, hits, miss, args.batch, args.batches, rng)
+            print("blinded lookups …", file=sys.stderr)
+            report["blinded_single"] = latency(port, b_paths, [f for _, f in b_singles])
+            report["blinded_single"]["concurrent_requests_per_s"] = round(
+                throughput(port, b_paths, args.concurrency, args.duration))
+            report["blinded_batch"] = batches(port, [{"kind": "blinded", "value": v} for v in blinded_hits],
+                                              [{"kind": "blinded", "value": v} for v in blinded_miss],
+                                              args.batch, args.batches, rng)
             report["server_peak_rss_mib"] = nordcert.peak_rss_mib()
         port = free_port()
         with running(Server("hello", [sys.executable, "-c", _HELLO, str(port)], tmp / "hello.log", port), "/hello"):
@@ -355,8 +383,11 @@ def main(argv: list[str] | None = None) -> int:
             report["hello"] = latency(port, ["/hello"] * args.samples, None)
             report["hello"]["concurrent_requests_per_s"] = round(
                 throughput(port, ["/hello"], args.concurrency, args.duration))
-        s, h = report["lookup_single"], report["hello"]
+        s, h, bs = report["lookup_single"], report["hello"], report["blinded_single"]
         report["ratios"] = {
+            "blinded_single_vs_hello_sequential": round(bs["requests_per_s"] / h["requests_per_s"], 3),
+            "blinded_single_vs_hello_concurrent": round(bs["concurrent_requests_per_s"] / h["concurrent_requests_per_s"], 3),
+            "blinded_single_vs_clear_concurrent": round(bs["concurrent_requests_per_s"] / s["concurrent_requests_per_s"], 3),
             "single_lookup_vs_hello_sequential": round(s["requests_per_s"] / h["requests_per_s"], 3),
             "single_lookup_vs_hello_concurrent": round(s["concurrent_requests_per_s"] / h["concurrent_requests_per_s"], 3),
             "batch_requests_vs_hello_sequential": round(report["lookup_batch"]["requests_per_s"] / h["requests_per_s"], 4),
@@ -364,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
         report["targets"] = {
             "single_p99_under_5ms": s["p99_ms"] < 5.0,
             "single_rate_at_least_half_of_hello": report["ratios"]["single_lookup_vs_hello_concurrent"] >= 0.5,
+            "blinded_p99_under_5ms": bs["p99_ms"] < 5.0,
+            "blinded_rate_at_least_half_of_hello": report["ratios"]["blinded_single_vs_hello_concurrent"] >= 0.5,
         }
         report["machine"] = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
                              "cpus": os.cpu_count(), "platform": platform.platform(),
@@ -375,6 +408,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _is_blinded(value: str) -> bool:
+    return value.startswith(SECTOR_KEY.key_id + ":")
 
 
 def _quote(value: str) -> str:
@@ -394,12 +431,21 @@ def print_report(r: dict[str, Any], args: argparse.Namespace) -> None:
           f"{s['concurrent_requests_per_s']:>12,}")
     print(f"{f'lookup, {args.batch:,} values (POST)':34}{b['p50_ms']:>10}{b['p99_ms']:>10}{b['requests_per_s']:>12,}"
           f"{'':>12}   ({b['values_per_s']:,} values/s)")
+    bs, bb = r["blinded_single"], r["blinded_batch"]
+    print(f"{'blinded lookup, one value (GET)':34}{bs['p50_ms']:>10}{bs['p99_ms']:>10}{bs['requests_per_s']:>12,}"
+          f"{bs['concurrent_requests_per_s']:>12,}")
+    print(f"{f'blinded, {args.batch:,} values (POST)':34}{bb['p50_ms']:>10}{bb['p99_ms']:>10}{bb['requests_per_s']:>12,}"
+          f"{'':>12}   ({bb['values_per_s']:,} values/s)")
+    print(f"blinded/hello: sequential {ratio['blinded_single_vs_hello_sequential']:.0%}, {args.concurrency} connections "
+          f"{ratio['blinded_single_vs_hello_concurrent']:.0%}; blinded/clear {ratio['blinded_single_vs_clear_concurrent']:.0%}")
     print(f"ratios lookup/hello: sequential {ratio['single_lookup_vs_hello_sequential']:.0%}, "
           f"{args.concurrency} connections {ratio['single_lookup_vs_hello_concurrent']:.0%}; "
           f"batch requests/hello {ratio['batch_requests_vs_hello_sequential']:.2%}")
     t = r["targets"]
     print(f"targets: single p99 < 5 ms: {'met' if t['single_p99_under_5ms'] else 'MISSED'}; "
-          f"single lookup rate >= 50 % of hello world: {'met' if t['single_rate_at_least_half_of_hello'] else 'MISSED'}")
+          f"single lookup rate >= 50 % of hello world: {'met' if t['single_rate_at_least_half_of_hello'] else 'MISSED'}; "
+          f"blinded p99 < 5 ms: {'met' if t['blinded_p99_under_5ms'] else 'MISSED'}; blinded rate >= 50 %: "
+          f"{'met' if t['blinded_rate_at_least_half_of_hello'] else 'MISSED'}")
     print(f"server peak RSS {r['server_peak_rss_mib']} MiB; Python {r['machine']['python']}, "
           f"SQLite {r['machine']['sqlite']}, {r['machine']['cpus']} CPUs")
 
