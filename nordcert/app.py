@@ -97,6 +97,9 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 
     from nordcert.observables.api import lookup_one
     app.router.routes.insert(0, Route("/api/v1/lookup", lookup_one, methods=["GET"]))
+    from nordcert.guard import install as install_guard
+
+    install_guard(app, settings)  # security headers, body limits and timeouts, rate limits
     return app
 
 

@@ -100,7 +100,8 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=200 * 1024 * 1024,
         ge=1024,
-        description="Largest request body the API accepts (bytes); larger bundles go through the CLI importer.",
+        description="Largest TAXII envelope (the API root's max_content_length), STIX bundle submitted to the API, "
+        "import or uploaded file (bytes); larger ones are answered 413 and go through `nordcert import`.",
     )
     max_reported_errors: int = Field(
         default=1000,
@@ -194,6 +195,70 @@ class Settings(BaseSettings):
         if self.default_legal_basis and self.default_legal_basis not in self.legal_bases:
             raise ValueError(f"default_legal_basis {self.default_legal_basis!r} is not a key of legal_bases")
         return self
+
+    # --- hardening (nordcert.guard; docs/assurance.md) ------------------------------------------
+    max_json_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest body of a JSON API request or a web form (bytes), uploads and TAXII excepted "
+        "(max_request_bytes); larger ones are answered 413.",
+    )
+    request_body_timeout_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds a client has to send a request's whole body; a slower one is answered 408.",
+    )
+    request_timeout_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Seconds a read (GET, HEAD) may take before its answer starts; a slower one is answered 503 "
+        "with Retry-After (0: no limit). Writes are never cut off.",
+    )
+    lookup_rate_per_token: float = Field(
+        default=1000.0,
+        ge=0,
+        description="Screening lookup requests (GET and POST /api/v1/lookup) per second one API token may make, "
+        "in bursts of twice that; more are answered 429 with Retry-After. Counted per API process (0: no limit).",
+    )
+    lookup_rate_per_address: float = Field(
+        default=2000.0,
+        ge=0,
+        description="Screening lookup requests per second from one client address, in bursts of twice that; more "
+        "are answered 429 with Retry-After. Counted per API process (0: no limit).",
+    )
+    login_rate_per_address: float = Field(
+        default=30.0,
+        ge=0,
+        description="Web log-in attempts per minute from one client address (in bursts of as many); more are "
+        "answered 429 with Retry-After. Counted per API process (0: no limit).",
+    )
+    login_address_max_failures: int = Field(
+        default=30,
+        ge=1,
+        description="Failed web log-ins from one client address within login_address_window_minutes after which "
+        "that address may not log in until the window ends (429). Counted in the store: every API process agrees.",
+    )
+    login_address_window_minutes: float = Field(
+        default=15.0,
+        gt=0,
+        description="The window in which login_address_max_failures failed log-ins from one address are counted.",
+    )
+    hsts_seconds: int = Field(
+        default=31_536_000,
+        ge=0,
+        description="max-age of Strict-Transport-Security, sent on answers to requests that came over HTTPS "
+        "(0: never).",
+    )
+    hsts_always: bool = Field(
+        default=False,
+        description="Send Strict-Transport-Security on every answer: for a proxy that ends TLS without telling "
+        "nordcert (X-Forwarded-Proto from an address in trusted_proxies).",
+    )
+    trusted_proxies: str = Field(
+        default="127.0.0.1",
+        description="Addresses of reverse proxies (comma-separated, or *) whose X-Forwarded-For and "
+        "X-Forwarded-Proto `nordcert serve` believes: the client address rate limits count by, and HTTPS.",
+    )
 
     @model_validator(mode="after")
     def _refuse_insecure(self) -> Settings:

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 from sqlalchemy import Engine
@@ -16,13 +17,15 @@ from nordcert.config import Settings
 
 
 @contextmanager
-def running_server(settings: Settings, engine: Engine, port: int = 0) -> Iterator[str]:
-    """Serve the app on 127.0.0.1 (``port``, or a free one) in a thread; yields its base URL."""
+def running_server(settings: Settings, engine: Engine, port: int = 0, **options: Any) -> Iterator[str]:
+    """Serve the app on 127.0.0.1 (``port``, or a free one) in a thread; yields its base URL.
+
+    ``options`` go to uvicorn's Config (e.g. ``proxy_headers=False``, as ``nordcert serve`` runs)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings, engine=engine), log_level="warning", lifespan="off")
+    config = uvicorn.Config(create_app(settings, engine=engine), log_level="warning", lifespan="off", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -77,6 +77,16 @@ login_failures = Table(
     Column("locked_until", BigInteger, nullable=True),
 )
 
+#: Failed web log-ins per client address in the current window (any account, known or not): every API
+#: process reads and counts the same rows, so an address is refused everywhere at once.
+login_address_failures = Table(
+    "login_address_failures",
+    metadata,
+    Column("address", String(64), primary_key=True),
+    Column("window_started_at", BigInteger, nullable=False),
+    Column("failures", Integer, nullable=False),
+)
+
 #: Web sessions: the cookie holds a random token, the store only its SHA-256 (like API tokens).
 web_sessions = Table(
     "web_sessions",

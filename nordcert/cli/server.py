@@ -34,15 +34,16 @@ def serve(
         raise Invalid("several workers need a PostgreSQL store (NORDCERT_DATABASE_URL); SQLite serves from one")
     app = create_app(settings)  # migrates the store once, before any worker starts
     console.print(f"nordcert serving on http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)")
+    # proxy_headers=False: the app believes X-Forwarded-* from settings.trusted_proxies only (nordcert.guard).
     if workers > 1:
         # Worker processes build their settings from the environment: hand this instance's down.
         os.environ["NORDCERT_HOME"] = str(settings.home)
         os.environ["NORDCERT_DATABASE_URL"] = str(settings.database_url)
         uvicorn.run("nordcert.app:create_app_from_environment", factory=True, host=host, port=port,
-                    workers=workers, log_level="info")
+                    workers=workers, log_level="info", proxy_headers=False)
     else:
         freeze_heap()
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
 
 
 def demo(

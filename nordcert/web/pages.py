@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from nordcert import __version__
+from nordcert.accounts import login_addresses
 from nordcert.accounts import service as accounts
 from nordcert.clock import now_us
 from nordcert.db import transaction
@@ -70,10 +71,24 @@ def login(page: WebPage, request: Request, email: FormText = "", password: FormT
     if not email.strip() or not password:
         return render(page, "login.html", status=422, next=safe_next(next), email=email,
                       error="Give your email and password.")
+    address = request.client.host if request.client else "unknown"
+    window = settings.login_address_window_minutes
     with transaction(request.app.state.engine) as conn:
-        outcome = accounts.log_in(conn, email, password, max_failures=settings.login_max_failures,
-                                  lockout_minutes=settings.login_lockout_minutes)
-        token = sessions.start(conn, outcome.reader, hours=settings.session_hours) if outcome.reader else None
+        wait = login_addresses.refused_for(conn, address, max_failures=settings.login_address_max_failures,
+                                           window_minutes=window)
+        if wait is None:
+            outcome = accounts.log_in(conn, email, password, max_failures=settings.login_max_failures,
+                                      lockout_minutes=settings.login_lockout_minutes)
+            if outcome.reader is None:
+                login_addresses.record_failure(conn, address, window_minutes=window)
+            token = sessions.start(conn, outcome.reader, hours=settings.session_hours) if outcome.reader else None
+    if wait is not None:
+        minutes = max(1, round(wait / 60))
+        refused = render(page, "login.html", status=429, next=safe_next(next), email=email,
+                         error=f"Too many failed log-ins from your address; try again in {minutes} minute"
+                               f"{'s' if minutes != 1 else ''}.")
+        refused.headers["Retry-After"] = str(max(1, round(wait)))
+        return refused
     if token is None:
         return render(page, "login.html", status=401, next=safe_next(next), email=email, error=outcome.refused)
     response = RedirectResponse(safe_next(next), status_code=303)
