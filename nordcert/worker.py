@@ -25,9 +25,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from sqlalchemy import Engine
 
 from nordcert.config import Settings
+from nordcert.db import transaction
 from nordcert.errors import Conflict
 from nordcert.federation import sync
-from nordcert.db import transaction
 from nordcert.incidents import reminders
 from nordcert.privacy import retention
 
