@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from nordcert.cli import accounts as accounts_cli
 from nordcert.cli import backup as backup_cli
+from nordcert.cli import baseline as baseline_cli
 from nordcert.cli import export as export_cli
 from nordcert.cli import federation as federation_cli
 from nordcert.cli import intel as intel_cli
@@ -53,6 +54,7 @@ server_cli.register(app)
 taxii_cli.register(app)
 federation_cli.register(app)
 backup_cli.register(app)
+baseline_cli.register(app)
 
 
 def run() -> None:
