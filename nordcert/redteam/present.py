@@ -60,7 +60,7 @@ def engagements(conn: Connection, rows: Sequence[dict[str, Any]], *, today: date
                             "note": r["attestation_note"]} if r["attested_on"] else None,
             "phases": [{
                 "key": p.key, "name": p.name, "stage": p.stage, "source": p.source, "optional": p.optional,
-                **{k: _iso(v) for k, v in asdict(mine.get(p.key, PhaseDates())).items()},
+                **_dates_out(mine.get(p.key)),
                 "current": i == current and not r["attested_on"],
                 "done": i < current or bool(r["attested_on"]),
                 "behind_plan": i >= current and not r["attested_on"]
@@ -79,6 +79,12 @@ def engagements(conn: Connection, rows: Sequence[dict[str, Any]], *, today: date
             item["roles"] = people[r["id"]]
         out.append(item)
     return out
+
+
+def _dates_out(d: PhaseDates | None) -> dict[str, str | None]:
+    d = d or PhaseDates()
+    return {"planned_start": _iso(d.planned_start), "planned_end": _iso(d.planned_end),
+            "actual_start": _iso(d.actual_start), "actual_end": _iso(d.actual_end)}
 
 
 def _iso(day: date | None) -> str | None:
