@@ -8,6 +8,7 @@ rate; limits that must hold across processes are kept in the store (log-in failu
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 
 
 class Buckets:
@@ -15,9 +16,9 @@ class Buckets:
         self.rate = rate
         self.burst = max(burst, 1.0)
         self.max_keys = max_keys
-        self._state: dict[str, tuple[float, float]] = {}  # key -> (tokens left, when)
+        self._state: dict[Hashable, tuple[float, float]] = {}  # key -> (tokens left, when)
 
-    def take(self, key: str, now: float) -> float:
+    def take(self, key: Hashable, now: float) -> float:
         """Take one token for ``key``: 0.0 if there was one, else the seconds until there is."""
         tokens, when = self._state.get(key, (self.burst, now))
         tokens = min(self.burst, tokens + (now - when) * self.rate)

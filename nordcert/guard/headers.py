@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nordcert.config import Settings
@@ -27,13 +26,20 @@ DATA_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 DOCS_POLICY = ("default-src 'none'; script-src https://cdn.jsdelivr.net 'unsafe-inline'; "
                "style-src https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
-_SESSION_COOKIE = "nordcert_session="
+_SESSION_COOKIE = b"nordcert_session="
+
+
+_FIXED = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
+          (b"x-frame-options", b"DENY"), (b"cross-origin-opener-policy", b"same-origin"))
 
 
 class SecurityHeaders:
+    """Adds what an answer lacks to its raw header list (one pass over it: this runs on every request)."""
+
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app = app
-        self.hsts = f"max-age={settings.hsts_seconds}; includeSubDomains" if settings.hsts_seconds else None
+        hsts = f"max-age={settings.hsts_seconds}; includeSubDomains" if settings.hsts_seconds else None
+        self.hsts = (b"strict-transport-security", hsts.encode()) if hsts else None
         self.hsts_always = settings.hsts_always
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -43,30 +49,49 @@ class SecurityHeaders:
         path: str = scope["path"]
         authenticated = False
         for key, value in scope["headers"]:
-            if key == b"authorization" or (key == b"cookie" and _SESSION_COOKIE.encode() in value):
+            if key == b"authorization" or (key == b"cookie" and _SESSION_COOKIE in value):
                 authenticated = True
                 break
         hsts = self.hsts if self.hsts and (self.hsts_always or scope.get("scheme") == "https") else None
+        no_store = authenticated and not path.startswith("/static/")
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                if "content-security-policy" not in headers:
-                    headers["Content-Security-Policy"] = _policy(path, headers.get("content-type", ""))
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "same-origin")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-                if hsts:
-                    headers["Strict-Transport-Security"] = hsts
-                if authenticated and not path.startswith("/static/"):
-                    headers["Cache-Control"] = "private, no-cache" if "etag" in headers else "no-store"
+                message["headers"] = _completed(list(message.get("headers", ())), path, hsts, no_store)
             await send(message)
 
         await self.app(scope, receive, with_headers)
 
 
-def _policy(path: str, content_type: str) -> str:
+def _completed(headers: list[tuple[bytes, bytes]], path: str, hsts: tuple[bytes, bytes] | None, no_store: bool
+               ) -> list[tuple[bytes, bytes]]:
+    names = set()
+    content_type = b""
+    for key, value in headers:
+        key = key.lower()
+        names.add(key)
+        if key == b"content-type":
+            content_type = value
+    if b"content-security-policy" not in names:
+        headers.append((b"content-security-policy", _policy(path, content_type)))
+    for pair in _FIXED:
+        if pair[0] not in names:
+            headers.append(pair)
+    if hsts is not None:
+        headers.append(hsts)
+    if no_store:
+        value = b"private, no-cache" if b"etag" in names else b"no-store"
+        if b"cache-control" in names:
+            headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
+        headers.append((b"cache-control", value))
+    return headers
+
+
+_POLICIES = {name: policy.encode() for name, policy in (("docs", DOCS_POLICY), ("page", PAGE_POLICY),
+                                                         ("data", DATA_POLICY))}
+
+
+def _policy(path: str, content_type: bytes) -> bytes:
     if path == "/api/docs":
-        return DOCS_POLICY
-    return PAGE_POLICY if content_type.startswith("text/html") else DATA_POLICY
+        return _POLICIES["docs"]
+    return _POLICIES["page"] if content_type.startswith(b"text/html") else _POLICIES["data"]

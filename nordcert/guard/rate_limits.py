@@ -3,15 +3,14 @@ attempts (per client address), answered 429 with ``Retry-After``.
 
 The lookup is what payment engines call before each payment: the limits are set far above what one
 client needs, to stop a runaway or abusive client from taking the server's capacity, not to meter use.
-They count requests (a POST of 10,000 values is one; ``max_lookup_values`` bounds it). The token's key
-is a digest of the Authorization header, so the buckets hold no credential. Log-in attempts are counted
+They count requests (a POST of 10,000 values is one; ``max_lookup_values`` bounds it). A token's bucket
+is keyed by the hash of its Authorization header (salted per process), so the buckets hold no credential. Log-in attempts are counted
 per address here (each attempt costs an Argon2 hash); failed log-ins per address and per account are
 counted in the store (``nordcert.accounts``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -59,6 +58,6 @@ class RateLimits:
         if self.per_token is not None:
             for key, value in scope["headers"]:
                 if key == b"authorization":
-                    wait = max(wait, self.per_token.take(hashlib.blake2b(value, digest_size=16).hexdigest(), now))
+                    wait = max(wait, self.per_token.take(hash(value), now))
                     break
         return wait
