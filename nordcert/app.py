@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -26,6 +27,7 @@ from nordcert.errors import (
     Unauthenticated,
     UnsupportedMediaType,
 )
+from nordcert.intel.validate import ObjectError
 
 #: The one table from service errors to HTTP statuses.
 STATUS = {NotFound: 404, Unauthenticated: 401, Forbidden: 403, Invalid: 422, Conflict: 409, NotAcceptable: 406,
@@ -141,6 +143,19 @@ def _error(request: Request, status: int, code: str, message: str, details: list
     return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
+_INT64_MAX = 2**63 - 1
+
+
+def _out_of_range_fields(request: Request) -> list[str]:
+    """The path and query parameters of ``request`` that are whole numbers beyond 64 bits."""
+    found = []
+    for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
+        digits = str(value).strip().lstrip("+-")
+        if digits.isdigit() and (len(digits) > 19 or int(digits) > _INT64_MAX) and name not in found:
+            found.append(name)
+    return found
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     from nordcert.web.setup import error_page, is_page
 
@@ -151,6 +166,26 @@ def _install_error_handlers(app: FastAPI) -> None:
             return await run_in_threadpool(error_page, request, status, exc.message)
         headers = {"WWW-Authenticate": 'Bearer, Basic realm="nordcert"'} if status == 401 else None
         return _error(request, status, exc.code, exc.message, exc.details, headers)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: Exception) -> Response:
+        # A number beyond the store's 64-bit integers (an id in the path, a count in the query): the
+        # request's fault, named where it can be, never a server error.
+        fields = _out_of_range_fields(request)
+        message = (f"{', '.join(fields)}: out of range (whole numbers here are at most {_INT64_MAX})" if fields
+                   else "a value of the request does not fit the store (too large, or too long)")
+        if is_page(request):
+            return await run_in_threadpool(error_page, request, 422, message)
+        return _error(request, 422, "invalid", message, [{"field": f, "reason": "out of range"} for f in fields])
+
+    @app.exception_handler(ObjectError)
+    async def _not_stix(request: Request, exc: ObjectError) -> Response:
+        # A STIX value a route read without turning the validator's error into Invalid: still the
+        # request's fault (the message names the property), never a server error.
+        if is_page(request):
+            return await run_in_threadpool(error_page, request, 422, str(exc))
+        return _error(request, 422, "invalid", str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -77,12 +77,18 @@ class Built:
 # --- the store between examples --------------------------------------------------------------------
 
 
+#: Tables :func:`wipe` leaves alone: the audit trail is append-only (its triggers refuse deletes) and
+#: nothing refers to its rows.
+APPEND_ONLY = frozenset({"audit_events"})
+
+
 def seeded_tables(engine: Engine) -> set[str]:
-    """The tables that hold rows right after migration (kept by :func:`wipe`)."""
+    """The tables :func:`wipe` keeps: those that hold rows right after migration, and the append-only ones."""
     meta = MetaData()
     meta.reflect(engine)
     with engine.connect() as conn:
-        return {t.name for t in meta.sorted_tables if conn.execute(select(func.count()).select_from(t)).scalar()}
+        seeded = {t.name for t in meta.sorted_tables if conn.execute(select(func.count()).select_from(t)).scalar()}
+    return seeded | APPEND_ONLY
 
 
 def wipe(engine: Engine, keep: set[str]) -> None:

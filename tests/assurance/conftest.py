@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,27 +58,33 @@ class Store:
         wipe(self.engine, self.seeded)
 
 
+@contextmanager
+def module_settings(home: Path) -> Iterator[Settings]:
+    """Settings of a store of its own: a SQLite file in ``home``, or a fresh PostgreSQL schema dropped after."""
+    if not POSTGRES_URL:
+        yield Settings(home=home)
+        return
+    schema = "a_" + uuid.uuid4().hex[:16]
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield Settings(home=home, database_url=_pg_url_with_schema(POSTGRES_URL, schema))
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    home: Path = tmp_path_factory.mktemp("assurance")
-    if POSTGRES_URL:
-        schema = "a_" + uuid.uuid4().hex[:16]
-        admin = create_engine(POSTGRES_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        conf = Settings(home=home, database_url=_pg_url_with_schema(POSTGRES_URL, schema))
-    else:
-        conf = Settings(home=home)
-    engine = make_engine(conf)
-    migrate(engine)
-    try:
-        yield Store(conf, engine, seeded_tables(engine))
-    finally:
-        engine.dispose()
-        if POSTGRES_URL:
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
+    with module_settings(tmp_path_factory.mktemp("assurance")) as conf:
+        engine = make_engine(conf)
+        migrate(engine)
+        try:
+            yield Store(conf, engine, seeded_tables(engine))
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(scope="module")
