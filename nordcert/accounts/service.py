@@ -44,7 +44,7 @@ SECTOR_TYPES = (
     "supplier",
 )
 ROLES = tuple(r.value for r in Role)
-TOKEN_PREFIX = "nct_"
+TOKEN_PREFIX = "nct_"  # nosec B105 # the prefix that names our tokens, not a secret
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _US_PER_DAY = 86_400 * 1_000_000
 _LAST_USED_EVERY_US = 600 * 1_000_000

@@ -129,7 +129,7 @@ def user_password(
     with transaction(engine_of(ctx)) as conn:
         service.set_password(conn, email, password)
     if as_json:
-        emit_json({"user": email.strip().lower(), "password": "set"})
+        emit_json({"user": email.strip().lower(), "password": "set"})  # nosec B105 # a status word
     else:
         console.print(f"Password set for {email.strip().lower()}.")
 

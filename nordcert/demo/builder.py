@@ -142,7 +142,7 @@ def _sightings(conn: Any, settings: Settings) -> None:
 
     from nordcert.intel.tables import stix_objects
 
-    rng = random.Random(7)
+    rng = random.Random(7)  # nosec B311 # reproducible made-up demo data, no secret
     now = datetime.now(UTC)
     targets = conn.execute(
         select(stix_objects.c.stix_id, stix_objects.c.name).where(
@@ -179,7 +179,7 @@ def _file(name: str) -> Any:
 
 
 def _intel_steps() -> list[tuple[str, dict[str, Any], Any]]:
-    rng = random.Random(2026)
+    rng = random.Random(2026)  # nosec B311 # reproducible made-up demo data, no secret
     fraud = _FraudIntel(rng)
     admin, alpha, boreal, sjostad, nordpay = (USERS[0][0], USERS[1][0], USERS[2][0], USERS[3][0], USERS[5][0])
     tlp_markings = [tlp2_marking_definition(t) for t in Tlp]

@@ -119,7 +119,7 @@ def release(engine: Engine, peer: Peer, owner: str) -> None:
 def backoff_seconds(failures: int, interval_s: int) -> float:
     """The wait after ``failures`` failed syncs in a row, with ±20 % jitter so peers do not retry in step."""
     base: float = min(BACKOFF_BASE_S * 2.0 ** max(failures - 1, 0), max(BACKOFF_MAX_S, float(interval_s)))
-    return base * random.uniform(0.8, 1.2)  # jitter, not secrecy
+    return base * random.uniform(0.8, 1.2)  # nosec B311 # retry jitter, not secrecy
 
 
 # --- one sync ---------------------------------------------------------------------------------------

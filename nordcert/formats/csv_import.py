@@ -266,7 +266,8 @@ class Builder:
         self.identity_id = identity_id
         self.seen: dict[str, int] = {}  # pattern -> line of its first row in this file
         self._sql = (
-            "SELECT s.stix_id, s.body FROM observables o JOIN stix_objects s ON s.date_added = o.date_added "
+            "SELECT s.stix_id, s.body FROM observables o "  # nosec B608 # constants and placeholders only
+            "JOIN stix_objects s ON s.date_added = o.date_added "
             f"WHERE o.value {in_values(conn)} AND s.type = 'indicator' AND s.is_latest AND NOT s.revoked "
             + ("AND s.creator_org_id = %s" if conn.dialect.name == "postgresql" else "AND s.creator_org_id = ?")
         )

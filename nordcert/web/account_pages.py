@@ -38,7 +38,8 @@ def create_token(page: MemberPage, request: Request, csrf: FormText = "", label:
     try:
         days = float(expires_days) if expires_days.strip() else None
     except ValueError:
-        return _profile(page, request, status=422, token_error="Expiry must be a number of days.")
+        return _profile(page, request, status=422,  # nosec B106 # a message, not a secret
+                        token_error="Expiry must be a number of days.")
     try:
         with transaction(request.app.state.engine) as conn:
             new = accounts.create_token(conn, user=page.member.user_id, expires_days=days, label=label.strip()[:200],
@@ -69,12 +70,14 @@ def change_password(page: MemberPage, request: Request, csrf: FormText = "", cur
     check_csrf(page, csrf)
     settings = page.settings
     if new != confirm:
-        return _profile(page, request, status=422, password_error="The new passwords differ.")
+        return _profile(page, request, status=422,  # nosec B106 # a message, not a secret
+                        password_error="The new passwords differ.")
     with transaction(request.app.state.engine) as conn:
         outcome = accounts.log_in(conn, page.member.email, current, max_failures=settings.login_max_failures,
                                   lockout_minutes=settings.login_lockout_minutes)
     if outcome.reader is None:
-        return _profile(page, request, status=422, password_error="The current password is wrong.")
+        return _profile(page, request, status=422,  # nosec B106 # a message, not a secret
+                        password_error="The current password is wrong.")
     try:
         with transaction(request.app.state.engine) as conn:
             accounts.set_password(conn, page.member.user_id, new, actor=page.member)

@@ -68,9 +68,10 @@ def add_organisation(page: MemberPage, request: Request, csrf: FormText = "", na
 
 
 @router.post("/users", response_class=HTMLResponse)
-def add_user(page: MemberPage, request: Request, csrf: FormText = "", email: FormText = "",
-             organisation: FormText = "", role: FormText = "", name: FormText = "",
-             password: FormText = "") -> Response:
+def add_user(  # nosec B107 # empty form fields by default, not a password
+    page: MemberPage, request: Request, csrf: FormText = "", email: FormText = "", organisation: FormText = "",
+    role: FormText = "", name: FormText = "", password: FormText = "",
+) -> Response:
     _staff(page)
     check_csrf(page, csrf)
 

@@ -64,8 +64,10 @@ def login_form(page: WebPage, next: str = "/") -> Response:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(page: WebPage, request: Request, email: FormText = "", password: FormText = "", csrf: FormText = "",
-          next: FormText = "/") -> Response:
+def login(  # nosec B107 # empty form fields by default, not a password
+    page: WebPage, request: Request, email: FormText = "", password: FormText = "", csrf: FormText = "",
+    next: FormText = "/",
+) -> Response:
     check_csrf(page, csrf)
     settings = page.settings
     if not email.strip() or not password:
