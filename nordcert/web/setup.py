@@ -21,7 +21,7 @@ STATIC = Path(__file__).parent / "static"
 #: Paths that are not pages: their errors keep the REST, TAXII or feed shapes.
 _NOT_PAGES = ("/api/", "/taxii2", "/feeds/", "/healthz", "/static/")
 _TITLES = {403: "Forbidden", 404: "Not found", 405: "Not allowed", 409: "Conflict", 413: "Too large",
-           422: "Bad request", 401: "Log-in needed"}
+           422: "Bad request", 401: "Log-in needed", 408: "Too slow", 429: "Too many requests", 503: "Try again later"}
 
 
 def is_page(request: Request) -> bool:

@@ -94,7 +94,7 @@ def test_a_page_form_too_large_gets_an_error_page(engine: Engine, serve: Serve) 
         answer = client.post("/login", data={"email": "a@b.example", "password": "p" * 4000},
                              headers={"Accept": "text/html"})
         assert answer.status_code == 413 and answer.headers["content-type"].startswith("text/html")
-        assert "Too large" in answer.text
+        assert "Too large" in answer.text and "2048 bytes" in answer.text
 
 
 def test_a_body_sent_too_slowly_is_answered_408(engine: Engine, serve: Serve) -> None:

@@ -77,6 +77,10 @@ def test_log_in_attempts_are_limited_per_address(engine: Engine, serve: Serve) -
             statuses.append(client.post("/login", data={"email": "x@y.example", "password": "wrong password",
                                                         "csrf": token}).status_code)
         assert statuses == [401, 401, 401, 429]
+        refused = client.post("/login", data={"email": "x@y.example", "password": "wrong", "csrf": token},
+                              headers={"Accept": "text/html"})  # as a browser asks
+        assert refused.headers["content-type"].startswith("text/html") and "Too many requests" in refused.text
+        assert "Too many log-in attempts from your address" in refused.text and refused.headers["retry-after"]
 
 
 def _member_with_password(engine: Engine) -> str:
