@@ -78,9 +78,12 @@ def create_organisation(
         raise Invalid(f"country {country!r} is not an ISO 3166-1 alpha-2 code (e.g. DK, NO, SE, FI)")
     if sector_type not in SECTOR_TYPES:
         raise Invalid(f"sector type {sector_type!r} is not one of: {', '.join(SECTOR_TYPES)}")
+    # The exact names too: SQLite's lower() folds ASCII only, so "Ö" and "ö" are not equal there.
     clash = conn.execute(
         select(organisations.c.name).where(
             or_(
+                organisations.c.name.in_([name, short]),
+                organisations.c.short_name.in_([name, short]),
                 func.lower(organisations.c.name).in_([name.lower(), short.lower()]),
                 func.lower(organisations.c.short_name).in_([name.lower(), short.lower()]),
             )
@@ -372,7 +375,8 @@ def create_group(
     name = name.strip()
     if not name:
         raise Invalid("a sharing group needs a name")
-    if conn.execute(select(sharing_groups.c.id).where(func.lower(sharing_groups.c.name) == name.lower())).first():
+    if conn.execute(select(sharing_groups.c.id).where(or_(  # exact too: SQLite's lower() folds ASCII only
+            sharing_groups.c.name == name, func.lower(sharing_groups.c.name) == name.lower()))).first():
         raise Conflict(f"a sharing group named {name!r} exists already")
     org_ids = sorted({get_organisation(conn, m)["id"] for m in members})
     group_id = conn.execute(

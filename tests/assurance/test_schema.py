@@ -123,3 +123,15 @@ def test_a_timestamp_that_is_not_one_is_refused_naming_its_parameter(demo: Demo)
         answer = http.get("/api/v1/audit", params={"since": "null"})
         assert answer.status_code == 422
         assert "since 'null' is not a STIX timestamp" in answer.json()["message"]
+
+
+def test_a_name_taken_in_another_case_outside_ascii_is_a_conflict(demo: Demo) -> None:
+    """What the fuzzing found next: SQLite's lower() folds ASCII only, so a second "Ça va" slipped past
+    the clash check and hit the unique constraint (500)."""
+    with httpx.Client(base_url=demo.url, headers={"Authorization": f"Bearer {demo.token()}"}) as http:
+        assert http.post("/api/v1/groups", json={"name": "Ça va", "members": []}).status_code == 201
+        again = http.post("/api/v1/groups", json={"name": "Ça va", "members": []})
+        assert again.status_code == 409, again.text
+        org = {"name": "Ölands Sparbank", "short_name": "ÖSB", "country": "SE", "sector_type": "bank"}
+        assert http.post("/api/v1/organisations", json=org).status_code == 201
+        assert http.post("/api/v1/organisations", json=org).status_code == 409
