@@ -7,7 +7,8 @@
    restored keys; verify (every table's row count and checksum read back from the store, the revision,
    foreign keys, and ``PRAGMA integrity_check`` on SQLite). Any failure rolls everything back: the store
    is as it was.
-3. Once committed, the store is migrated to this nordcert's newest revision, if the archive is older.
+3. Once committed, the store is migrated to this nordcert's newest revision, if the archive is older,
+   and the audit trail (the backup's own) gains a ``store.restore`` event naming the file.
 
 The archive holds plain values by column kind, so a backup of a SQLite store restores onto PostgreSQL
 and the reverse.
@@ -23,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, MetaData, Table, select
 from sqlalchemy.exc import DBAPIError
 
+from nordcert.audit import service as audit
 from nordcert.db import is_postgres, transaction
 from nordcert.errors import Conflict, Invalid
 from nordcert.ops import store
@@ -65,15 +67,19 @@ def restore(engine: Engine, path: Path, *, force: bool = False, progress: Progre
         store.reset_sequences(conn, tables)
         checks = _verify(conn, target, manifest, tables, progress)
     upgraded_to = None
-    if header.alembic_revision != store.head_revision():
-        with transaction(engine) as conn:
+    with transaction(engine) as conn:
+        if header.alembic_revision != store.head_revision():
             store.migrate_to(conn, "head")
             upgraded_to = store.head_revision()
-    return {"file": str(path), "from_dialect": header.dialect, "to_dialect": engine.dialect.name,
-            "backup_created_at": header.created_at, "backup_nordcert": header.nordcert,
-            "alembic_revision": header.alembic_revision, "upgraded_to": upgraded_to, "replaced": bool(holding),
-            "tables": len(header.tables), "rows": manifest.rows, "verified": checks,
-            "seconds": round(time.perf_counter() - started, 3)}
+        report = {"file": str(path), "from_dialect": header.dialect, "to_dialect": engine.dialect.name,
+                  "backup_created_at": header.created_at, "backup_nordcert": header.nordcert,
+                  "alembic_revision": header.alembic_revision, "upgraded_to": upgraded_to,
+                  "replaced": bool(holding), "tables": len(header.tables), "rows": manifest.rows, "verified": checks}
+        # The restored trail is the backup's; this event, after it, says where the store came from.
+        audit.record(conn, actor=None, action="store.restore", target=path.name,
+                     details={k: report[k] for k in ("backup_created_at", "from_dialect", "alembic_revision",
+                                                     "upgraded_to", "replaced", "rows")})
+    return {**report, "seconds": round(time.perf_counter() - started, 3)}
 
 
 def _matching_tables(target: MetaData, specs: tuple[TableSpec, ...]) -> list[Table]:

@@ -80,8 +80,17 @@ def count_rows(conn: Connection, table: Table) -> int:
 
 
 def drop_all(conn: Connection, md: MetaData) -> None:
-    """Remove every table (and, on PostgreSQL, every enum type) of the store's schema."""
+    """Remove every table of the store's schema and, on PostgreSQL, what the migrations made with them:
+    the functions their triggers run (the audit trail's append-only guard) and enum types."""
+    functions: list[str] = []
+    if is_postgres(conn):
+        functions = list(conn.execute(text(
+            "SELECT DISTINCT t.tgfoid::regprocedure::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND n.nspname = current_schema()"
+        )).scalars())
     md.drop_all(conn)
+    for function in functions:
+        conn.execute(text(f"DROP FUNCTION IF EXISTS {function}"))
     if is_postgres(conn):
         enums = conn.execute(text(
             "SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "

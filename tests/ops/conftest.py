@@ -48,8 +48,8 @@ def _stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreFactory]:
     yield make
     if schemas:
         admin = create_engine(POSTGRES_URL or "")
-        with admin.begin() as conn:
-            for schema in schemas:
+        for schema in schemas:  # one transaction each: a schema's tables take many locks
+            with admin.begin() as conn:
                 conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
 
@@ -95,6 +95,19 @@ def table_contents(engine: Engine) -> dict[str, Any]:
             rows = conn.execute(select(*(table.c[c] for c in cols))).all()
             out[str(table.name)] = (cols, sorted((tuple(r) for r in rows), key=repr))
     return out
+
+
+def restore_events(contents: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The ``store.restore`` events of the audit trail in ``table_contents``."""
+    cols, rows = contents["audit_events"]
+    return [r for r in rows if r[cols.index("action")] == "store.restore"]
+
+
+def restored_data(contents: dict[str, Any]) -> dict[str, Any]:
+    """``table_contents`` without the restore's own audit event: what must equal the backed-up store."""
+    cols, rows = contents["audit_events"]
+    events = set(restore_events(contents))
+    return {**contents, "audit_events": (cols, [r for r in rows if r not in events])}
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from nordcert.ops import store
 from nordcert.ops.backup import take_backup
 from nordcert.ops.restore import restore
 from tests.conftest import POSTGRES_URL
-from tests.ops.conftest import StoreFactory, table_contents
+from tests.ops.conftest import StoreFactory, restore_events, restored_data, table_contents
 
 #: What the demo store must hold for the round trip to mean something.
 _MUST_HOLD = ("organisations", "sharing_groups", "sharing_group_members", "users", "api_tokens", "stix_objects",
@@ -40,7 +40,10 @@ def test_the_demo_store_comes_back_row_for_row(demo_store: Engine, new_store: St
     assert versions == 2  # an object with two versions
     assert written["rows"] == sum(len(v[1]) for name, v in source.items() if name != "__revision__")
     target, report = _restored(new_store, archive)
-    assert table_contents(target) == source
+    restored = table_contents(target)
+    assert restored_data(restored) == source
+    (event,) = restore_events(restored)  # the trail says where the store came from
+    assert archive.name in event
     assert report["rows"] == written["rows"] and report["replaced"] is False
     assert report["alembic_revision"] == store.head_revision() and report["upgraded_to"] is None
     assert any("checksums match" in c for c in report["verified"])
@@ -75,7 +78,7 @@ def test_a_backup_restores_onto_the_other_store(new_store: StoreFactory, tmp_pat
     assert take_backup(source, archive)["dialect"] == source_kind
     target, report = _restored(new_store, archive, target_kind)
     assert (report["from_dialect"], report["to_dialect"]) == (source_kind, target_kind)
-    assert table_contents(target) == table_contents(source)
+    assert restored_data(table_contents(target)) == table_contents(source)
     with transaction(target) as conn:
         assert accounts.authenticate(conn, "demo-fjord-risk").email == "risk@fjord.example"
         accounts.create_organisation(conn, name="Across Bank", country="SE", sector_type="bank")
