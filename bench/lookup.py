@@ -62,7 +62,7 @@ from _servers import Server, free_port, running
 from nordcert.accounts import service as accounts
 from nordcert.config import Settings
 from nordcert.db import make_engine, migrate, transaction
-from nordcert.demo.builder import iban, p2pkh
+from nordcert.demo.values import iban, p2pkh
 from nordcert.intel.ingest import Submission, ingest
 from nordcert.observables.kinds import Kind
 from nordcert.privacy import keys as sector_keys

@@ -7,7 +7,6 @@ reserved .example TLD, documentation-range IP addresses, scam phone numbers and 
 
 from __future__ import annotations
 
-import hashlib
 import random
 import shutil
 import uuid
@@ -21,7 +20,8 @@ from rich.progress import Progress
 from nordcert.accounts import service as accounts
 from nordcert.config import Settings
 from nordcert.db import make_engine, migrate, transaction
-from nordcert.demo import resilience, sectormap
+from nordcert.demo import baseline, privacy, redteam, resilience, sectormap
+from nordcert.demo.values import iban, p2pkh
 from nordcert.errors import Invalid, NotFound
 from nordcert.intel.bundle import iter_objects_from_file
 from nordcert.intel.ingest import ingest, submission_for
@@ -47,6 +47,11 @@ ORGANISATIONS = [
     ("Polar Hosting", "POLAR", "FI", "data_centre"),
     ("Fjord Insurance", "FJORD", "NO", "insurer"),
     ("Financial Supervisory Authority (demo)", "FSA", "DK", "authority"),
+    ("Vesterhav Sparekasse", "VESTERHAV", "DK", "bank"),
+    ("Nordlys Sparebank", "NORDLYS", "NO", "bank"),
+    ("Koivu Säästöpankki", "KOIVU", "FI", "bank"),
+    ("Øresund Realkredit", "ORESUND", "DK", "mortgage"),
+    ("Fjäll Pensionskassa", "FJALL", "SE", "pension"),
 ]
 GROUPS = [
     ("DK banks", "Danish banks and their payment system", ["ALPHA", "NORDPAY", "NFCERT"]),
@@ -62,6 +67,8 @@ USERS = [
     ("soc@fennica.example", "Aino Virtanen (SOC)", "FENNICA", "reader", "demo-fennica-reader"),
     ("ops@nordpay.example", "Jens Dahl (payments)", "NORDPAY", "analyst", "demo-nordpay-ops"),
     ("risk@fjord.example", "Siri Nilsen (risk)", "FJORD", "risk_officer", "demo-fjord-risk"),
+    ("risk@alphabank.example", "Henrik Madsen (risk)", "ALPHA", "risk_officer", "demo-alpha-risk"),
+    ("supervision@fsa.example", "Karen Vestergaard (supervision)", "FSA", "risk_officer", "demo-fsa-risk"),
 ]
 #: id, title, kind, options: TAXII collections (fixed ids, so the README's examples work)
 COLLECTIONS: list[tuple[str, str, str, dict[str, Any]]] = [
@@ -74,16 +81,6 @@ COLLECTIONS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("7c3b4f0e-2c55-4e1b-9d61-2f6f8a1e5b05", "Fraud", "fraud",
      {"read_all": True, "description": "Mule accounts, scam phone numbers and wallets, attacked card BINs"}),
 ]
-_BBAN_LENGTH = {"DK": 14, "NO": 11, "SE": 20, "FI": 14}
-
-
-def iban(country: str, rng: random.Random) -> str:
-    """A syntactically valid IBAN (ISO 13616 mod-97 check digits) for a made-up account."""
-    bban = "".join(rng.choice("0123456789") for _ in range(_BBAN_LENGTH[country]))
-    digits = "".join(str(int(c, 36)) for c in bban + country + "00")
-    return f"{country}{98 - int(digits) % 97:02d}{bban}"
-
-
 def build_demo(settings: Settings, *, progress: bool = True) -> dict[str, Any]:
     """Create the demo instance in ``settings.home`` from scratch; returns what to tell the user."""
     if settings.environment == "production":
@@ -126,6 +123,9 @@ def build_demo(settings: Settings, *, progress: bool = True) -> dict[str, Any]:
     with transaction(engine) as conn:
         resilience.build(conn)
         sectormap.build(conn)
+        campaigns = baseline.build(conn)
+        tests = redteam.build(conn)
+        fraud = privacy.build(conn, settings)
     with transaction(engine, write=False) as conn:
         admin = accounts.reader_for(conn, USERS[0][0])
         counts = count_visible(conn, admin)
@@ -133,7 +133,8 @@ def build_demo(settings: Settings, *, progress: bool = True) -> dict[str, Any]:
     return {"instance": str(home), "objects": sum(counts.values()), "by_type": counts,
             "users": [{"email": u[0], "organisation": u[2], "role": u[3], "token": u[4], "password": u[4]}
                       for u in USERS],
-            "banner": _banner(counts)}
+            "baseline": campaigns, "redteam": tests, "privacy": fraud,
+            "banner": _banner(counts, _journeys(settings, campaigns, tests, fraud))}
 
 
 def _sightings(conn: Any, settings: Settings) -> None:
@@ -330,27 +331,40 @@ class _FraudIntel:
         return [*inds, report]
 
 
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+def _journeys(settings: Settings, campaigns: dict[str, int], tests: dict[str, Any], fraud: dict[str, Any]
+              ) -> list[str]:
+    """What to log in as to walk the resilience journeys, and why a view would be suppressed."""
+    k = settings.baseline_min_group
+    keyring = fraud["keyring"]
+    lines = [
+        (f"  Baseline  risk@alphabank.example: /baseline/campaigns/{campaigns['open']} (Alpha's draft, half "
+         f"answered) and /baseline/campaigns/{campaigns['closed']}/feedback (its report against the sector); "
+         "admin@nfcert.example: each campaign's progress; supervision@fsa.example: the benchmark and heat map"),
+        ("  Red team  risk@alphabank.example: Alpha's TLPT \"Heron\" in its remediation plan, measures overdue "
+         "(soc@alphabank.example, the blue team, does not see it); supervision@fsa.example: every test; "
+         "any member: /redteam/sector"),
+        (f"  Privacy   sector key {fraud['key_id']} registered; members' keyring: {keyring} (mode 0600). A "
+         "blinded lookup finds Boreal's blinded and Alpha's clear report of one mule account:"),
+        (f"    nordcert blind lookup {fraud['shared_iban']} --keyring {keyring} | curl -s -X POST -H "
+         "'Authorization: Bearer demo-sjostad-soc' -H 'Content-Type: application/json' "
+         "http://127.0.0.1:8000/api/v1/lookup -d @-"),
+    ]
+    if len(tests["counted_members"]) < k:
+        lines.append(f"  The sector's red-team findings are suppressed: {len(tests['counted_members'])} members have "
+                     f"counted tests, fewer than NORDCERT_BASELINE_MIN_GROUP={k}.")
+    if campaigns["submitted"] < k:
+        lines.append(f"  The baseline benchmark is suppressed: {campaigns['submitted']} members submitted, fewer "
+                     f"than NORDCERT_BASELINE_MIN_GROUP={k}.")
+    return lines
 
 
-def p2pkh(key_hash: bytes) -> str:
-    """A bitcoin P2PKH address (version 0, Base58Check) for a made-up 20-byte key hash."""
-    payload = b"\x00" + key_hash
-    data = payload + hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
-    number = int.from_bytes(data, "big")
-    out = ""
-    while number:
-        number, rem = divmod(number, 58)
-        out = _B58[rem] + out
-    return "1" * (len(data) - len(data.lstrip(b"\x00"))) + out
-
-
-def _banner(counts: dict[str, int]) -> str:
+def _banner(counts: dict[str, int], journeys: list[str]) -> str:
     lines = [(f"[bold]Demo instance ready[/]: {sum(counts.values()):,} objects "
               f"({', '.join(f'{n} {t}' for t, n in sorted(counts.items(), key=lambda kv: -kv[1])[:5])}, …)"), "",
              "[bold]Users and their API tokens[/] (demo only; each token is also the user's web log-in password):"]
     for email, _name, org, role, token in USERS:
         lines.append(f"  {token:<22} {email:<28} {org:<8} {role}")
     lines += ["", "Log in at http://127.0.0.1:8000/login as soc@alphabank.example with the password demo-alpha-soc",
-              "Try:  curl -s -H 'Authorization: Bearer demo-alpha-soc' http://127.0.0.1:8000/api/v1/me"]
+              "Try:  curl -s -H 'Authorization: Bearer demo-alpha-soc' http://127.0.0.1:8000/api/v1/me", "",
+              "[bold]Resilience journeys[/] (log in as the user named):", *journeys]
     return "\n".join(lines)
