@@ -13,13 +13,15 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import given
 
+from nordcert.sharing.policy import Role
+from nordcert.sharing.tlp import Tlp
 from tests.assurance import paths_feeds, paths_observables, paths_rest, paths_taxii, paths_web
 from tests.assurance.build import Built, build
 from tests.assurance.checks import client, reader_pairs
 from tests.assurance.conftest import ASSURANCE, Store
 from tests.assurance.paths_federation import check_push
 from tests.assurance.peer import Recorder, recording_peer
-from tests.assurance.world import World, readers, worlds
+from tests.assurance.world import Peer, Share, Spec, Version, World, readers, worlds
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +92,24 @@ def test_federation_push_sends_exactly_what_may_be_forwarded(
         store: Store, server: str, peer: tuple[str, Recorder], world: World) -> None:
     built = _built(store, world, peer[0])
     check_push(store.engine, store.settings, built, peer[1])
+
+
+def test_a_peer_reads_no_more_than_its_configured_tlp_on_any_path(store: Store, server: str,
+                                                                    peer: tuple[str, Recorder]) -> None:
+    """What the suite found first: a peer configured for CLEAR read GREEN (and one configured for GREEN
+    read AMBER of its groups) through the REST API, the lookup and the feeds; only its federation
+    collection was capped."""
+    for cap in (Tlp.CLEAR, Tlp.GREEN):
+        share = {t: Share(t, 0 if t is Tlp.AMBER else None, frozenset(), False) for t in (Tlp.GREEN, Tlp.AMBER)}
+        world = World(members=1, sectors=("bank",), groups=(frozenset({0, 2}),),
+                      roles=((Role.ANALYST,), (Role.CERT_ADMIN,), (Role.PEER,)),
+                      objects=(Spec("indicator", 0, (Version(share[Tlp.GREEN], False),), values=(3,)),
+                               Spec("indicator", 0, (Version(share[Tlp.AMBER], False),), values=(3,))),
+                      order=((0, 0), (1, 0)), peer=Peer(cap))
+        built = _built(store, world, peer[0])
+        user, oracle = next((u, o) for u, o in reader_pairs(built, readers(world)) if o.who.role is Role.PEER)
+        assert oracle.latest_visible() == ({0} if cap is Tlp.GREEN else set())
+        with client(server) as http:
+            paths_rest.check(http, built, store.settings, user, oracle)
+            paths_observables.check(http, built, user, oracle)
+            paths_feeds.check(http, built, store.settings, user, oracle)
