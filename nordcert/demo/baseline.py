@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -165,6 +165,15 @@ def _answerers(conn: Connection) -> None:
             accounts.create_user(conn, email=email, organisation=org, role="risk_officer", name=name)
 
 
+def _morning(moment: datetime) -> datetime:
+    return datetime.combine(moment.date(), time(8), tzinfo=UTC)
+
+
+def _evening(moment: datetime) -> datetime:
+    """The end of the day (UTC): a deadline as the web form sets it."""
+    return datetime.combine(moment.date(), time(23, 59, 59), tzinfo=UTC)
+
+
 def build(conn: Connection, now: datetime | None = None) -> dict[str, int]:
     """Both campaigns; returns their ids (``closed``, ``open``) and how many members submitted to the closed one."""
     now = now or datetime.now(UTC)
@@ -172,10 +181,10 @@ def build(conn: Connection, now: datetime | None = None) -> dict[str, int]:
     admin = accounts.reader_for(conn, "admin@nfcert.example")
     _answerers(conn)
     version = catalogues.list_versions(conn, reader=admin)[0]["version"]
-    opened = now - timedelta(days=75)
+    opened = _morning(now - timedelta(days=75))
     closed = campaigns.open_campaign(
         conn, reader=admin, name=f"Baseline self-assessment {opened:%B %Y}", catalogue_version=version,
-        closes_at=now - timedelta(days=5), now=opened,
+        closes_at=_evening(now - timedelta(days=5)), now=opened,
         description="The first round on the shipped baseline: every member assesses every control, with evidence "
                     "an assessor could check. Figures are published to members when the campaign closes.")
     catalogue = campaigns.campaign_catalogue(conn, campaign_id=closed["id"])
@@ -183,10 +192,10 @@ def build(conn: Connection, now: datetime | None = None) -> dict[str, int]:
         answers.submit(conn, reader=accounts.reader_for(conn, email), campaign_id=closed["id"],
                        answers=draw_answers(catalogue, org, rng=rng))
     campaigns.close_campaign(conn, reader=admin, campaign_id=closed["id"])
-    started = now - timedelta(days=10)
+    started = _morning(now - timedelta(days=10))
     following = campaigns.open_campaign(
         conn, reader=admin, name=f"Baseline follow-up {started:%B %Y}", catalogue_version=version,
-        closes_at=now + timedelta(days=50), now=started,
+        closes_at=_evening(now + timedelta(days=50)), now=started,
         description="Update your answers where your measures have landed since the last round; the feedback "
                     "report compares you with the sector again.")
     alpha = PROFILES["ALPHA"][0]

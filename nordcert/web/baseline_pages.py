@@ -20,12 +20,13 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from nordcert.baseline import answers, campaigns, catalogues
+from nordcert.baseline import answers, benchmark, campaigns, catalogues
 from nordcert.baseline.access import WRITERS, is_member
 from nordcert.baseline.catalogue import Catalogue, Control
 from nordcert.db import transaction
 from nordcert.deps import ReadConn
-from nordcert.errors import Conflict, Invalid, NordcertError, NotFound
+from nordcert.errors import Conflict, Forbidden, Invalid, NordcertError, NotFound
+from nordcert.sharing.policy import Reader
 from nordcert.web import charts
 from nordcert.web.crisis_pages import Failed
 from nordcert.web.deps import MemberPage, Page
@@ -61,7 +62,7 @@ def _home(page: Page, conn: Connection, *, status: int = 200, failed: Failed | N
                   member=is_member(conn, reader.organisation_id), open=[c for c in found if c["status"] == "open"],
                   closed=[c for c in found if c["status"] == "closed"], published=published, current=current,
                   drafts=[v for v in versions if not v["published"]], state_names=STATE_NAMES,
-                  priority_names=PRIORITY_NAMES, failed=failed or Failed("", {}))
+                  priority_names=PRIORITY_NAMES, failed=failed or Failed("", {}), figures=_figures(conn, reader))
 
 
 @router.post("/campaigns", response_class=HTMLResponse)
@@ -159,7 +160,17 @@ def _campaign(page: Page, conn: Connection, campaign_id: int, *, status: int = 2
                   response=response, member=member, editable=editable, given=given,
                   by_domain=[(d, catalogue.controls_in(d.key)) for d in catalogue.domains],
                   staff=reader.is_cert_staff, failed=failed or Failed("", {}), priority_names=PRIORITY_NAMES,
-                  state_names=STATE_NAMES, na=NOT_APPLICABLE, problem_controls=problem_controls)
+                  state_names=STATE_NAMES, na=NOT_APPLICABLE, problem_controls=problem_controls,
+                  figures=_figures(conn, reader))
+
+
+def _figures(conn: Connection, reader: Reader) -> str | None:
+    """Which campaign figures the reader reads (staff at any time; member and authority once a campaign is
+    closed), so that pages link only to what answers; None: none (403)."""
+    try:
+        return benchmark.audience_of(conn, reader).value
+    except Forbidden:
+        return None
 
 
 def _given(response: Mapping[str, Any] | None, failed: Failed | None) -> dict[str, dict[str, str]]:

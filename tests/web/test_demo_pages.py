@@ -17,10 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
+from nordcert.accounts.service import reader_for
 from nordcert.config import Settings
 from nordcert.db import make_engine, transaction
 from nordcert.demo.builder import USERS, build_demo
 from nordcert.intel import service as intel
+from nordcert.redteam import findings
 from tests.server import running_server
 from tests.web.conftest import chromium_path, csrf_of, screenshot
 
@@ -31,14 +33,18 @@ _TIMING = re.compile(r"app;dur=([0-9.]+)")
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     settings = Settings(home=tmp_path_factory.mktemp("demo") / "demo", instance_name="Nordic Financial CERT (demo)")
-    build_demo(settings, progress=False)
+    info = build_demo(settings, progress=False)
     engine = make_engine(settings)
     with transaction(engine, write=False) as conn:
         def first(stype: str, **kw: Any) -> str:
             page = intel.list_objects(conn, None, settings, filters=intel.ObjectFilter(types=(stype,), **kw), limit=1)
             return str(page.objects[0]["object"]["id"])
         ids = {"report": first("report"), "attack-pattern": first("attack-pattern")}
+        heron = info["redteam"]["alpha"]
+        found = findings.list_findings(conn, reader=reader_for(conn, "admin@nfcert.example"), engagement_id=heron)
     ids["indicator"] = "indicator--00774073-87ca-59aa-a446-a7f604e6c3cb"
+    ids |= {"open": str(info["baseline"]["open"]), "closed": str(info["baseline"]["closed"]), "heron": str(heron),
+            "finding": str(found[0]["id"])}
     with running_server(settings, engine) as url:
         yield url, ids
     engine.dispose()
@@ -72,7 +78,16 @@ def test_every_demo_page_answers_within_budget(demo: tuple[str, dict[str, str]])
             f"/objects/{ids['report']}", f"/objects/{ids['attack-pattern']}"],
         "admin@nfcert.example": ["/", "/?by=type", "/admin", "/search?q=203.0.113.77", f"/objects/{ids['indicator']}"],
         "soc@fennica.example": ["/", "/submit", f"/objects/{ids['indicator']}"],
+        "risk@alphabank.example": [
+            "/baseline", f"/baseline/campaigns/{ids['open']}", f"/baseline/campaigns/{ids['closed']}",
+            f"/baseline/campaigns/{ids['closed']}/benchmark", f"/baseline/campaigns/{ids['closed']}/heatmap",
+            f"/baseline/campaigns/{ids['closed']}/feedback", "/redteam", f"/redteam/{ids['heron']}",
+            f"/redteam/{ids['heron']}/findings/{ids['finding']}", "/redteam/sector"],
+        "supervision@fsa.example": ["/baseline", f"/baseline/campaigns/{ids['closed']}/benchmark?group=bank",
+                                    "/redteam", f"/redteam/{ids['heron']}", "/redteam/sector"],
     }
+    pages["admin@nfcert.example"] += [f"/baseline/campaigns/{ids['open']}/progress",
+                                      f"/baseline/campaigns/{ids['closed']}/progress", "/redteam"]
     timings: dict[str, float] = {}
     for email, paths in pages.items():
         client = _client(url, email)
@@ -106,3 +121,34 @@ def test_screenshots_of_the_demo(demo: tuple[str, dict[str, str]], chromium: Any
         screenshot(page, name)
     context.close()
     assert chromium_path() is not None and Path(__file__).parent.joinpath("screenshots", "demo-dashboard.png").exists()
+
+
+def test_the_header_fits_one_line_at_1280_px_and_wraps_on_small_screens(
+        demo: tuple[str, dict[str, str]], chromium: Any) -> None:
+    url, ids = demo
+    for email, password, links in (("admin@nfcert.example", "demo-cert-admin", 11),
+                                   ("soc@alphabank.example", "demo-alpha-soc", 9)):
+        context = chromium.new_context(base_url=url, viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(re.compile(r"/$"))
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(f"/baseline/campaigns/{ids['closed']}")
+            header = page.evaluate("""() => {
+                const h = document.querySelector('header.top');
+                const tops = [...h.querySelectorAll('nav a')].map(a => Math.round(a.getBoundingClientRect().top));
+                const box = h.getBoundingClientRect();
+                return {height: box.height, width: h.scrollWidth, links: tops.length, rows: new Set(tops).size,
+                        right: Math.max(...[...h.querySelectorAll('*')].map(e => e.getBoundingClientRect().right))};
+            }""")
+            assert header["links"] == links, header
+            assert header["width"] <= width and header["right"] <= width, (email, width, header)
+            if width == 1280:
+                assert header["rows"] == 1 and header["height"] < 60, (email, header)
+            page.get_by_role("button", name="Log out").wait_for()  # still there, and visible
+            screenshot(page, f"demo-header-{email.split('@')[0]}-{width}")
+        context.close()
