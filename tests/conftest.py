@@ -8,9 +8,11 @@ schema instead, dropped afterwards: the same suite runs on both stores.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -65,3 +67,29 @@ def base_url(settings: Settings, engine: Engine) -> Iterator[str]:
 def http(base_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=base_url, timeout=30) as client:
         yield client
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium (or ``NORDCERT_TEST_CHROMIUM``), driven by Playwright without a download."""
+    for candidate in (os.environ.get("NORDCERT_TEST_CHROMIUM"), shutil.which("chromium"),
+                      shutil.which("chromium-browser"), "/usr/bin/chromium"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium per test process, shared by every browser test (one Playwright session:
+    two in one process conflict)."""
+    path = chromium_path()
+    if path is None:
+        pytest.skip("no Chromium found: install Debian's chromium package (apt-get install chromium) "
+                    "or set NORDCERT_TEST_CHROMIUM")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, headless=True,
+                                     args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+        yield browser
+        browser.close()

@@ -15,7 +15,6 @@ from nordcert.config import Settings
 from nordcert.db import make_engine
 from nordcert.demo.builder import build_demo
 from tests.server import running_server
-from tests.web.conftest import chromium  # noqa: F401 - the browser fixture
 
 _SKIP = re.compile(r"^/(logout|static/|api/|feeds/|taxii2|advisories/feed)|\.(pdf|csv|json|txt|atom)$")
 
@@ -67,7 +66,7 @@ def _walk(browser: Any, url: str, email: str, password: str) -> tuple[list[str],
     return seen, problems
 
 
-def test_no_page_breaks_its_content_security_policy(chromium: Any, demo_url: str) -> None:  # noqa: F811
+def test_no_page_breaks_its_content_security_policy(chromium: Any, demo_url: str) -> None:
     for email, password in (("admin@nfcert.example", "demo-cert-admin"), ("soc@alphabank.example", "demo-alpha-soc")):
         seen, problems = _walk(chromium, demo_url, email, password)
         assert len(seen) >= 15 and "/sectormap" in seen, seen
@@ -76,7 +75,7 @@ def test_no_page_breaks_its_content_security_policy(chromium: Any, demo_url: str
         assert not problems, problems
 
 
-def test_the_sector_maps_script_runs(chromium: Any, demo_url: str) -> None:  # noqa: F811
+def test_the_sector_maps_script_runs(chromium: Any, demo_url: str) -> None:
     context = chromium.new_context(base_url=demo_url)
     page = context.new_page()
     page.goto("/login")

@@ -7,9 +7,7 @@ which git ignores.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,18 +19,11 @@ from sqlalchemy import Engine
 
 from nordcert.accounts import service as accounts
 from nordcert.db import transaction
+from tests.conftest import chromium_path  # noqa: F401 - re-exported for the page tests
 from tests.factories import Member, make_member, refresh
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 PASSWORD = "correct horse battery"
-
-
-def chromium_path() -> str | None:
-    for candidate in (os.environ.get("NORDCERT_TEST_CHROMIUM"), shutil.which("chromium"),
-                      shutil.which("chromium-browser"), "/usr/bin/chromium"):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
 
 
 @dataclass
@@ -70,21 +61,6 @@ def log_in(client: httpx.Client, email: str, password: str = PASSWORD) -> httpx.
     client.cookies.clear()
     token = csrf_of(client.get("/login").text)
     return client.post("/login", data={"email": email, "password": password, "csrf": token, "next": "/"})
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    path = chromium_path()
-    if path is None:
-        pytest.skip("no Chromium found: install Debian's chromium package (apt-get install chromium) "
-                    "or set NORDCERT_TEST_CHROMIUM")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=path, headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
