@@ -262,6 +262,19 @@ def purge(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     _print(total, as_json, f"deleted {total['versions']} expired versions of {total['objects']} objects")
 
 
+@privacy_app.command("backfill")
+def backfill(ctx: typer.Context,
+             legal_basis: Annotated[Optional[str], typer.Option(  # noqa: UP045
+                 "--legal-basis", help="The basis of the data stored so far (default NORDCERT_DEFAULT_LEGAL_BASIS).")
+             ] = None,
+             as_json: JsonOpt = False) -> None:
+    """Record legal basis and expiry for personal data stored before they were kept (after an upgrade)."""
+    with transaction(engine_of(ctx)) as conn:
+        out = retention.backfill(conn, settings_of(ctx), legal_basis=legal_basis)
+    _print(out, as_json, f"{out['recorded']} of {out['scanned']} unrecorded versions hold personal data: recorded under "
+                         f"{out['legal_basis']}; {out['expired_already']} are past their retention and go at the next purge")
+
+
 @privacy_app.command("summary")
 def summary(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Personal data held: versions by legal basis and kind, and the next expiry."""

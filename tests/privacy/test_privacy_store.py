@@ -307,3 +307,26 @@ def test_the_audit_trail_is_append_only(world: dict[str, Member], ring: Keyring,
             conn.execute(text(statement))
     with transaction(engine, write=False) as conn:
         assert conn.execute(select(audit_events.c.action)).scalars().all() == ["blinding_key.registered"]
+
+
+def test_backfill_records_what_was_stored_before_records_were_kept(
+        world: dict[str, Member], engine: Engine, settings: Settings) -> None:
+    from sqlalchemy import delete
+
+    from nordcert.intel.ingest import ingest, submission_for
+
+    with transaction(engine) as conn:
+        sub = submission_for(conn, world["alpha"].reader)
+        ingest(conn, [_mule(), indicator(), indicator(pattern=f"[x-phone-number:value = '{PHONE}']")], sub, settings)
+        conn.execute(delete(personal_data))  # as a store upgraded from before this release
+    with transaction(engine) as conn:
+        done = retention.backfill(conn, settings, legal_basis="public-task")
+        again = retention.backfill(conn, settings)
+    assert (done["scanned"], done["recorded"], done["expired_already"]) == (3, 2, 0)
+    assert (again["scanned"], again["recorded"]) == (1, 0)  # only the indicator on an IP is left unrecorded
+    with transaction(engine, write=False) as conn:
+        assert sorted(conn.execute(select(personal_data.c.kinds, personal_data.c.legal_basis)).all()) == [
+            ("iban", "public-task"), ("phone", "public-task")]
+    strict = settings.model_copy(update={"default_legal_basis": ""})
+    with pytest.raises(Exception, match="name the legal basis"), transaction(engine) as conn:
+        retention.backfill(conn, strict)
