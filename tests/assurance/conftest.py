@@ -32,7 +32,7 @@ from tests.conftest import POSTGRES_URL, _pg_url_with_schema
 from tests.server import running_server
 
 #: Examples per leak test in CI: each builds a world and reads it through every path as every user.
-CI_EXAMPLES = 6
+CI_EXAMPLES = 8
 EXAMPLES = int(os.environ.get("NORDCERT_ASSURANCE_EXAMPLES", CI_EXAMPLES))
 _PHASES = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
 if os.environ.get("NORDCERT_ASSURANCE_SHRINK") == "1":

@@ -56,7 +56,7 @@ class Recorder:
 def recording_peer() -> Iterator[tuple[str, Recorder]]:
     """Serve a :class:`Recorder` on a free loopback port; yields (discovery URL, recorder)."""
     recorder = Recorder()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY (tests/server.py)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(recorder.app(), log_level="warning", lifespan="off"))
