@@ -103,8 +103,12 @@ def object_page(page: WebPage, conn: ReadConn, stix_id: str, version: str = "") 
                                "relations": dashboard.related(conn, reader, stix_id)}
     others = [r["other"] for r in context["relations"]]
     context["names"] = dashboard.names_of(conn, reader, others)
-    context["observed"] = observables.observables_of(conn, reader, stix_id)
-    if reader is not None:
+    try:
+        context["observed"] = observables.observables_of(conn, reader, stix_id)
+        latest_shown = True
+    except NotFound:  # an earlier version the reader may see, whose latest it may not: only that version
+        context["observed"], latest_shown = [], False
+    if reader is not None and latest_shown:
         context["correlations"] = observables.correlations(conn, reader, page.settings, stix_id)
         summary = sightings.sightings_of(conn, reader, page.settings, stix_id)
         context["sightings"] = summary

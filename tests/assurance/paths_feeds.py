@@ -95,3 +95,7 @@ def _misp(http: httpx.Client, built: Built, user: User | None, oracle: Oracle) -
     for uuid in events:
         answer = _get(http, user, oracle, f"/feeds/misp/{uuid}.json")
         assert orjson.loads(answer.content)["Event"]["uuid"] == uuid
+    for uuid in hidden:  # asked for by its uuid, a report the reader may not see is no event
+        answer = http.get(f"/feeds/misp/{uuid}.json", headers=headers(user))
+        no_leak(answer.content, oracle, "GET /feeds/misp/{uuid}.json")
+        assert answer.status_code == 404, f"MISP event of a hidden report as {oracle.who}: {answer.status_code}"

@@ -98,6 +98,8 @@ def check(http: httpx.Client, built: Built, settings: Settings, user: User | Non
             got = _objects(built, settings, oracle, answer.json(), where, coll)
             want = expected(built, oracle, coll, every_version=every)
             assert got == want, (f"{where} as {oracle.who}: extra {sorted(got - want)}, missing {sorted(want - got)}")
+        if coll.kind in ("sector", "federation"):
+            _paged(http, built, settings, user, oracle, coll)
         answer = _get(http, user, f"{ROOT}{coll.id}/manifest/", oracle, **{"match[version]": "all"})
         assert answer.status_code == 200, f"manifest of the {coll.kind} collection as {oracle.who}"
         same_set([built.index_of(r["id"]) for r in answer.json().get("objects", [])],
@@ -128,3 +130,23 @@ def _one(http: httpx.Client, built: Built, settings: Settings, user: User | None
             f"GET {url}versions/ as {oracle.who}: {listed}")
     else:
         assert len(listed) == len(want)
+
+
+def _paged(http: httpx.Client, built: Built, settings: Settings, user: User | None, oracle: Oracle,
+           coll: Coll) -> None:
+    """Every version, two at a time through ``next``: the same versions, each once."""
+    url = f"{ROOT}{coll.id}/objects/"
+    seen: list[tuple[int, int]] = []
+    params = {"match[version]": "all", "limit": "2"}
+    for _ in range(200):
+        answer = _get(http, user, url, oracle, **params)
+        assert answer.status_code == 200, f"GET {url} paged as {oracle.who}: {answer.status_code}"
+        body = answer.json()
+        for obj in body.get("objects", []):
+            seen.append(built.version_of(obj))
+        if not body.get("more"):
+            break
+        params = {**params, "next": body["next"]}
+    assert len(seen) == len(set(seen)), f"paging the {coll.kind} collection as {oracle.who} repeats versions"
+    want = expected(built, oracle, coll, every_version=True)
+    assert set(seen) == want, f"paging the {coll.kind} collection as {oracle.who}: {sorted(set(seen) ^ want)}"

@@ -53,6 +53,12 @@ def check(http: httpx.Client, built: Built, user: User | None, oracle: Oracle) -
         shown = _CREATOR.search(answer.text)
         assert shown is not None, f"page of object {i} names no creator"
         creator_label(built, oracle, i, latest, html.unescape(shown.group(1)), f"page of object {i}")
+    for i, spec in enumerate(built.world.objects):
+        for v in range(len(spec.versions) if len(spec.versions) > 1 else 0):
+            answer = _page(http, user, oracle, f"/objects/{built.stix_ids[i]}", version=str(built.modified[(i, v)]))
+            expected = 200 if oracle.sees(i, v) else 404
+            assert answer.status_code == expected, (f"page of object {i} version {v} as {oracle.who}: "
+                                                    f"{answer.status_code}, latest visible: {oracle.sees(i, oracle.latest(i))}")
 
 
 def _visitor(http: httpx.Client, built: Built, oracle: Oracle) -> None:
