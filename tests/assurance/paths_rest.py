@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from nordcert.config import Settings
+from nordcert.sharing.tlp import Tlp
 from tests.assurance.build import Built, User
 from tests.assurance.checks import created_by, creator_label, headers, no_leak, same_set
 from tests.assurance.oracle import Oracle
@@ -41,6 +42,11 @@ def check(http: httpx.Client, built: Built, settings: Settings, user: User | Non
     got = _items(built, settings, oracle, http.get(url, params={"type": "indicator", "limit": 1000}, headers=h),
                  f"GET {url}?type=indicator")
     same_set(got, oracle.latest_visible(kinds=("indicator",)), oracle, f"GET {url}?type=indicator")
+    for tlp in Tlp:
+        got = _items(built, settings, oracle, http.get(url, params={"tlp": tlp.label, "limit": 1000}, headers=h),
+                     f"GET {url}?tlp={tlp.label}")
+        same_set(got, {i for i in oracle.latest_visible()
+                       if built.world.objects[i].versions[-1].share.tlp is tlp}, oracle, f"GET {url}?tlp={tlp.label}")
     # Small pages, followed to the end: the same set, each once.
     seen: list[int] = []
     cursor = None

@@ -100,6 +100,10 @@ def check(http: httpx.Client, built: Built, settings: Settings, user: User | Non
             assert got == want, (f"{where} as {oracle.who}: extra {sorted(got - want)}, missing {sorted(want - got)}")
         if coll.kind in ("sector", "federation"):
             _paged(http, built, settings, user, oracle, coll)
+            answer = _get(http, user, url, oracle, **{"match[type]": "indicator", "match[version]": "all"})
+            got = _objects(built, settings, oracle, answer.json(), "GET objects?match[type]=indicator", coll)
+            assert got == {(i, v) for i, v in expected(built, oracle, coll, every_version=True)
+                           if built.world.objects[i].kind == "indicator"}, f"match[type] as {oracle.who}"
         answer = _get(http, user, f"{ROOT}{coll.id}/manifest/", oracle, **{"match[version]": "all"})
         assert answer.status_code == 200, f"manifest of the {coll.kind} collection as {oracle.who}"
         same_set([built.index_of(r["id"]) for r in answer.json().get("objects", [])],
