@@ -1,8 +1,8 @@
 """Nothing breaks under bad input: schemathesis generates requests for every operation of the API's own
 OpenAPI spec (valid and invalid path, query, header and body data) and sends them to a real server
-on 127.0.0.1 serving the demo instance, once as CERT staff with a valid token and once without
-credentials. No answer may be a server error (5xx), and every answer whose status the spec documents
-must match the documented schema.
+on 127.0.0.1 serving the demo instance: as CERT staff and as a member's analyst, each with a valid
+token, and without credentials. No answer may be a server error (5xx), and every answer whose status
+the spec documents must match the documented schema.
 
 Budget: :data:`CI_EXAMPLES` examples per operation and generation mode in CI;
 ``NORDCERT_SCHEMA_EXAMPLES`` runs more on demand (docs/assurance-tests.md).
@@ -35,6 +35,7 @@ CI_EXAMPLES = 5
 EXAMPLES = int(os.environ.get("NORDCERT_SCHEMA_EXAMPLES", CI_EXAMPLES))
 CHECKS = [not_a_server_error, response_schema_conformance]
 FUZZER = "fuzz@nfcert.example"
+MEMBER = "fuzz@alphabank.example"
 TAXII = "application/taxii+json;version=2.1"
 
 
@@ -44,12 +45,12 @@ class Demo:
     def __init__(self, settings: Settings, engine: Engine, url: str) -> None:
         self.settings, self.engine, self.url = settings, engine, url
 
-    def token(self) -> str:
+    def token(self, user: str = FUZZER) -> str:
         """A fresh token for each request: a generated request may revoke the token it was sent with."""
         with transaction(self.engine) as conn:
-            if not accounts.get_user(conn, FUZZER)["active"]:
-                accounts.set_user_active(conn, FUZZER, True)
-            return accounts.create_token(conn, user=FUZZER).token
+            if not accounts.get_user(conn, user)["active"]:
+                accounts.set_user_active(conn, user, True)
+            return accounts.create_token(conn, user=user).token
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         engine = make_engine(conf)
         with transaction(engine) as conn:
             accounts.create_user(conn, email=FUZZER, organisation="NFCERT", role="cert_admin", name="Fuzzer")
+            accounts.create_user(conn, email=MEMBER, organisation="ALPHA", role="analyst", name="Member fuzzer")
         try:
             with running_server(conf, engine) as url:
                 yield Demo(conf, engine, url)
@@ -97,6 +99,13 @@ def _headers(case: Any, token: str | None) -> dict[str, str]:
 @BUDGET
 def test_every_operation_as_cert_staff_answers_without_server_errors_and_as_documented(case: Any, demo: Demo) -> None:
     case.call_and_validate(base_url=demo.url, headers=_headers(case, demo.token()), checks=CHECKS)
+
+
+@schema.parametrize()
+@BUDGET
+def test_every_operation_as_a_member_analyst_answers_without_server_errors_and_as_documented(
+        case: Any, demo: Demo) -> None:
+    case.call_and_validate(base_url=demo.url, headers=_headers(case, demo.token(MEMBER)), checks=CHECKS)
 
 
 @schema.parametrize()
