@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from nordcert.sharing.policy import Role
 from nordcert.sharing.tlp import Tlp
-from tests.assurance.world import POOL, SCO_KINDS, Share, Spec, Who, World, marker, own_domain
+from tests.assurance.world import POOL, Share, Spec, Who, World, marker, own_domain
 
 
 def member_of(world: World, org: int, group: int | None) -> bool:
@@ -108,11 +108,6 @@ class Oracle:
                 if self.sees(i, self.latest(i)) and (include_revoked or not self.revoked(i))
                 and (not kinds or s.kind in kinds)}
 
-    def indexed(self, i: int) -> bool:
-        """Is the object in the observable index (its latest version holds values and is not revoked)?"""
-        return bool(self.world.objects[i].values or self.world.objects[i].kind == "indicator") \
-            and not self.revoked(i)
-
     def holders(self, value: int) -> list[int]:
         """Objects whose latest, unrevoked version holds pool value ``value`` (the index)."""
         return [i for i, s in enumerate(self.world.objects) if value in s.values and not self.revoked(i)]
@@ -155,7 +150,3 @@ def values_of(i: int, spec: Spec) -> list[str]:
     if spec.kind == "indicator":
         out.append(own_domain(i))
     return out
-
-
-def is_observable(spec: Spec) -> bool:
-    return spec.kind in SCO_KINDS

@@ -31,7 +31,6 @@ MEMBER_SECTORS = ("bank", "insurer", "payment_system", "mortgage", "pension", "a
 MEMBER_ROLES = (Role.ANALYST, Role.READER, Role.RISK_OFFICER)
 #: Object kinds: STIX types, and the two fraud cyber-observables.
 SDO_KINDS = ("indicator", "report", "note", "identity")
-SRO_KINDS = ("sighting", "relationship")
 SCO_KINDS = ("x-bank-account", "x-phone-number")
 
 
