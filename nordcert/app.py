@@ -151,7 +151,7 @@ def _out_of_range_fields(request: Request) -> list[str]:
     found = []
     for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
         digits = str(value).strip().lstrip("+-")
-        if digits.isdigit() and (len(digits) > 19 or int(digits) > _INT64_MAX) and name not in found:
+        if digits.isdecimal() and (len(digits) > 19 or int(digits) > _INT64_MAX) and name not in found:
             found.append(name)
     return found
 
@@ -174,7 +174,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         # request's fault, named where it can be, never a server error.
         fields = _out_of_range_fields(request)
         message = (f"{', '.join(fields)}: out of range (whole numbers here are at most {_INT64_MAX})" if fields
-                   else "a value of the request does not fit the store (too large, or too long)")
+                   else "a value of the request cannot be stored or searched for (too large, too long, or "
+                        "holding a NUL character)")
         if is_page(request):
             return await run_in_threadpool(error_page, request, 422, message)
         return _error(request, 422, "invalid", message, [{"field": f, "reason": "out of range"} for f in fields])

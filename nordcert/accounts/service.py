@@ -114,7 +114,7 @@ def list_organisations(conn: Connection) -> list[dict[str, Any]]:
 
 def get_organisation(conn: Connection, ref: str | int) -> dict[str, Any]:
     """An organisation by id, name or short name (case-insensitive)."""
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdecimal()):
         row = conn.execute(select(organisations).where(organisations.c.id == int(ref))).first()
     else:
         key = ref.strip().lower()
@@ -190,7 +190,7 @@ def set_user_active(conn: Connection, user: str | int, active: bool, *, actor: R
 
 def get_user(conn: Connection, ref: str | int) -> dict[str, Any]:
     """A user by id or email."""
-    cond = users.c.id == int(ref) if isinstance(ref, int) or str(ref).isdigit() else users.c.email == str(ref).strip().lower()
+    cond = users.c.id == int(ref) if isinstance(ref, int) or str(ref).isdecimal() else users.c.email == str(ref).strip().lower()
     row = conn.execute(
         select(users, organisations.c.name.label("organisation"))
         .join(organisations, organisations.c.id == users.c.organisation_id)
@@ -389,7 +389,7 @@ def create_group(
 
 
 def get_group(conn: Connection, ref: str | int) -> dict[str, Any]:
-    if isinstance(ref, int) or str(ref).isdigit():
+    if isinstance(ref, int) or str(ref).isdecimal():
         row = conn.execute(select(sharing_groups).where(sharing_groups.c.id == int(ref))).first()
     else:
         row = conn.execute(

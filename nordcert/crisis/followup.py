@@ -205,7 +205,7 @@ def _checked(conn: Connection, crisis_id: int, values: Mapping[str, Any], *, tod
 
 def _organisation(conn: Connection, ref: int | str | None) -> int | None:
     o = organisations
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdecimal()):
         where = o.c.id == int(ref)
     elif isinstance(ref, str) and ref.strip():
         key = ref.strip().lower()
@@ -217,7 +217,7 @@ def _organisation(conn: Connection, ref: int | str | None) -> int | None:
 
 
 def _user(conn: Connection, ref: int | str) -> Any:
-    where = users.c.id == int(ref) if isinstance(ref, int) or str(ref).isdigit() else users.c.email == str(ref).lower()
+    where = users.c.id == int(ref) if isinstance(ref, int) or str(ref).isdecimal() else users.c.email == str(ref).lower()
     return conn.execute(select(users.c.id, users.c.organisation_id, users.c.active).where(where)).first()
 
 

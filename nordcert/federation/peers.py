@@ -83,7 +83,7 @@ def _peer(row: Any) -> Peer:
 
 def get_peer(conn: Connection, ref: str | int) -> Peer:
     c = federation_peers.c
-    where = c.id == int(ref) if isinstance(ref, int) or str(ref).isdigit() else c.name == str(ref).strip().lower()
+    where = c.id == int(ref) if isinstance(ref, int) or str(ref).isdecimal() else c.name == str(ref).strip().lower()
     row = conn.execute(select(federation_peers).where(where)).first()
     if row is None:
         raise NotFound(f"no federation peer {ref!r}")

@@ -8,6 +8,7 @@ from (:func:`nordcert.formats.export.feed_etag`), and ``If-None-Match`` with tha
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Annotated, Any
@@ -19,7 +20,7 @@ from starlette.background import BackgroundTask
 
 from nordcert.clock import now_us
 from nordcert.deps import CurrentReader
-from nordcert.errors import NotFound
+from nordcert.errors import Invalid, NotFound
 from nordcert.formats import export
 from nordcert.formats.blocklist import blocklist_kinds
 from nordcert.formats.export import BLOCKLIST_KINDS, CsvFilter, StixFilter
@@ -90,8 +91,23 @@ def _serve(request: Request, reader: Reader, feed: str, params: dict[str, Any], 
                              background=BackgroundTask(stack.close))
 
 
+_STIX_TYPE = re.compile(r"[a-z0-9][a-z0-9-]{1,248}[a-z0-9]")  # STIX 2.1 §3.1
+
+
 def _types(values: list[str] | None) -> tuple[str, ...]:
-    return tuple(sorted({t.strip() for v in values or () for t in v.split(",") if t.strip()}))
+    """The ``type`` filter; refused before the answer starts (a streamed answer cannot turn into a 422)."""
+    found = tuple(sorted({t.strip() for v in values or () for t in v.split(",") if t.strip()}))
+    for name in found:
+        if not _STIX_TYPE.fullmatch(name):
+            raise Invalid(f"type {name[:60]!r} is not a STIX type name (lower-case letters, digits and '-')")
+    return found
+
+
+def _labels(values: list[str] | None) -> tuple[str, ...]:
+    found = tuple(sorted(set(values or ())))
+    if any("\x00" in label for label in found):
+        raise Invalid("label: a label holds no NUL character")
+    return found
 
 
 def _since(value: str | None) -> int | None:
@@ -138,7 +154,7 @@ def stix_feed(request: Request, reader: CurrentReader, types: Types = None, sinc
               tlp: TlpMax = None, include_revoked: bool = False) -> Response:
     when = since or added_after
     filters = StixFilter(types=_types(types), added_after=_since(when),
-                         labels=tuple(sorted(set(label or ()))), tlp_max=_tlp(tlp), include_revoked=include_revoked)
+                         labels=_labels(label), tlp_max=_tlp(tlp), include_revoked=include_revoked)
     params = {"types": ",".join(filters.types), "since": filters.added_after, "labels": ",".join(filters.labels),
               "tlp": filters.tlp_max, "include_revoked": include_revoked}
 

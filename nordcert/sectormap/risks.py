@@ -354,7 +354,7 @@ def _measure_values(conn: Connection, given: Mapping[str, Any]) -> dict[str, Any
 
 def _organisation(conn: Connection, ref: Any) -> int | None:
     o = organisations
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdecimal()):
         where = o.c.id == int(ref)
     else:
         key = str(ref).strip().lower()

@@ -144,3 +144,16 @@ def test_a_name_taken_in_another_case_outside_ascii_is_a_conflict(demo: Demo) ->
         org = {"name": "Ölands Sparbank", "short_name": "ÖSB", "country": "SE", "sector_type": "bank"}
         assert http.post("/api/v1/organisations", json=org).status_code == 201
         assert http.post("/api/v1/organisations", json=org).status_code == 409
+
+
+def test_digits_that_are_not_decimal_and_nul_characters_are_refused_not_failed(demo: Demo) -> None:
+    """Found as a member on PostgreSQL: "³" passed for an id (str.isdigit) and int() failed; a NUL in a
+    feed's type filter failed the streamed query after the answer had started."""
+    with httpx.Client(base_url=demo.url, headers={"Authorization": f"Bearer {demo.token(MEMBER)}"}) as http:
+        assert http.get("/api/v1/organisations/³").status_code == 404
+        assert http.get("/api/v1/groups/²").status_code == 404
+        answer = http.get("/feeds/stix", params={"type": "indic\x00ator"})
+        assert answer.status_code == 422 and "not a STIX type name" in answer.json()["message"]
+        assert http.get("/feeds/stix", params={"label": "a\x00b"}).status_code == 422
+        assert http.get("/api/v1/objects", params={"type": "a\x00b"}).status_code < 500
+        assert http.get("/feeds/stix", params={"type": "indicator"}).status_code == 200
