@@ -41,7 +41,7 @@ REDUCED_PROPERTIES = frozenset({
 #: Sensitive authentication data of a card: an object carrying any of it is refused.
 REFUSED_PROPERTIES = frozenset({"cvv", "cvv2", "cvc", "cvc2", "cid", "security_code", "pin", "pin_block", "track1",
                                 "track2", "track_data", "magnetic_stripe", "chip_data"})
-_PAN_RUN = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
+_PAN_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z])")  # not inside an IBAN or id
 
 
 def personal_kinds(found: list[tuple[Kind, str]]) -> frozenset[Kind]:
