@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from nordcert.accounts import credentials
 from nordcert.accounts import service as accounts
 from nordcert.db import fetch_all, transaction
 from nordcert.sectormap import csv_import, dependencies, registry, shared
@@ -192,7 +193,7 @@ def build_store(engine: Engine, plan: Plan, measured_member: int = 1) -> Built:
         cert = accounts.create_organisation(conn, name="Bench Financial CERT", short_name="BFCERT", country="SE",
                                             sector_type="cert")
         accounts.create_user(conn, email=built.admin_email, organisation=cert["id"], role="cert_admin")
-        built.tokens[built.admin_email] = accounts.create_token(conn, user=built.admin_email).token
+        built.tokens[built.admin_email] = credentials.create_token(conn, user=built.admin_email).token
     for member in plan.members:
         email = f"risk@member{member.n}.example"
         with transaction(engine) as conn:
@@ -200,7 +201,7 @@ def build_store(engine: Engine, plan: Plan, measured_member: int = 1) -> Built:
                                                country="SE", sector_type=member.sector_type)
             accounts.create_user(conn, email=email, organisation=org["id"], role="risk_officer")
             if member.n == measured_member:
-                built.tokens[email] = accounts.create_token(conn, user=email).token
+                built.tokens[email] = credentials.create_token(conn, user=email).token
         built.member_emails[member.n], built.org_ids[member.n] = email, org["id"]
     phase("organisations and users", started, 1 + len(plan.members))
 

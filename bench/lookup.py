@@ -59,6 +59,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _servers import Server, free_port, running
 
+from nordcert.accounts import credentials
 from nordcert.accounts import service as accounts
 from nordcert.config import Settings
 from nordcert.db import make_engine, migrate, transaction
@@ -136,7 +137,7 @@ def build_store(home: Path, observables: int, per: int = 4) -> tuple[list[str], 
         inner = accounts.create_group(conn, name="Bench fraud", members=orgs[:3])["id"]
         outer = accounts.create_group(conn, name="Bench others", members=orgs[2:])["id"]
         accounts.create_user(conn, email="soc@bb0.example", organisation=orgs[0], role="analyst")
-        accounts.create_token(conn, user="soc@bb0.example", token=TOKEN)
+        credentials.create_token(conn, user="soc@bb0.example", token=TOKEN)
         sector_keys.register_key(conn, reader=None, key_id=SECTOR_KEY.key_id, check_value=SECTOR_KEY.check_value)
     rng = random.Random(SEED)
     stored: list[str] = []

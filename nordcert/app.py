@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import os
+import signal
+import threading
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -55,6 +59,9 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    from nordcert.audit import buffered
+
+    app.router.on_shutdown.append(lambda: buffered.flush(engine))  # queued audit events of reads, written
     _install_error_handlers(app)
 
     from nordcert.accounts.api import router as accounts_router
@@ -108,8 +115,30 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 def create_app_from_environment() -> FastAPI:
     """Entry point for multi-process serving (``uvicorn --factory``): settings from NORDCERT_* variables."""
     app = create_app(Settings())
+    _stop_with_parent()
     freeze_heap()
     return app
+
+
+def _stop_with_parent() -> None:
+    """A worker process stops when the ``nordcert serve`` process that started it dies (``kill -9``,
+    the OOM killer).
+
+    uvicorn's workers do not watch their parent: orphaned, they would go on serving the inherited
+    socket with nothing to restart them, and a new ``nordcert serve`` could not listen on its port.
+    A worker is a multiprocessing child, which sees its parent's end of a pipe close when the parent
+    dies; it then sends itself SIGTERM and shuts down as on any stop (requests under way complete).
+    A server that is not a worker (no multiprocessing parent) is left alone.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="nordcert-stop-with-parent", daemon=True).start()
 
 
 def freeze_heap() -> None:

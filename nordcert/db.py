@@ -43,7 +43,18 @@ def make_engine(settings: Settings) -> Engine:
                                pool_size=8, max_overflow=24)
         _configure_sqlite(engine, settings.sqlite_synchronous, settings.sqlite_mmap_size)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    _configure_postgres(engine)
+    return engine
+
+
+def _configure_postgres(engine: Engine) -> None:
+    @event.listens_for(engine, "do_connect")
+    def _jit_off(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+        # PostgreSQL compiles a query whose cost estimate passes jit_above_cost, and a page with a
+        # LIMIT over a filtered index scan is estimated as the whole scan: the compilation took ~30 ms
+        # where the query took 4 (bench/load.py). Our queries are short; the URL's own options are kept.
+        cparams["options"] = f"{cparams.get('options', '')} -c jit=off".strip()
 
 
 def _configure_sqlite(engine: Engine, synchronous: str, mmap_size: int = 0) -> None:

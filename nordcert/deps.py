@@ -14,7 +14,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine
 
-from nordcert.accounts import service as accounts
+from nordcert.accounts import credentials
+from nordcert.audit import buffered
 from nordcert.config import Settings
 from nordcert.db import transaction
 from nordcert.errors import Unauthenticated
@@ -70,14 +71,19 @@ def reader_in(conn: Connection, request: Request) -> tuple[Reader | None, int | 
     if creds is None:
         return None, None
     token, email = creds
-    return accounts.authenticate_token(conn, token, email=email)
+    try:
+        return credentials.authenticate_token(conn, token, email=email)
+    except Unauthenticated as exc:  # a log-in that failed: queued for the audit trail, never the token
+        buffered.note(conn.engine, actor=None, email=(email or "")[:320] or None, action="api_auth.failed",
+                      target=email or "bearer token", details={"reason": exc.message})
+        raise
 
 
 def touch(engine: Engine, token_id: int | None) -> None:
     """Record that a token was used (at most every few minutes, so reads rarely write)."""
     if token_id is not None:
         with transaction(engine) as conn:
-            accounts.touch_token(conn, token_id)
+            credentials.touch_token(conn, token_id)
 
 
 def optional_reader(request: Request) -> Reader | None:

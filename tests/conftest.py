@@ -18,6 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from nordcert.audit import buffered
 from nordcert.config import Settings
 from nordcert.db import make_engine, migrate
 from tests.server import running_server
@@ -53,6 +54,7 @@ def engine(settings: Settings) -> Iterator[Engine]:
     eng = make_engine(settings)
     migrate(eng)
     yield eng
+    buffered.flush(eng)  # read events still queued go to this test's store, before its schema is dropped
     eng.dispose()
 
 

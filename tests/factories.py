@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from nordcert.accounts import credentials
 from nordcert.accounts import service as accounts
 from nordcert.db import transaction
 from nordcert.sharing.policy import Reader
@@ -41,7 +42,7 @@ def make_member(
             o = accounts.get_organisation(conn, org)
         email = f"user{n}@{o['short_name'].lower()}.example"
         accounts.create_user(conn, email=email, organisation=o["id"], role=role)
-        tok = accounts.create_token(conn, user=email)
+        tok = credentials.create_token(conn, user=email)
         reader = accounts.reader_for(conn, email)
     return Member(org_id=o["id"], org_name=o["name"], email=email, token=tok.token, reader=reader)
 

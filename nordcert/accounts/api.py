@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from nordcert.accounts import service
+from nordcert.accounts import credentials, service
 from nordcert.accounts.schemas import (
     GroupCreate,
     GroupMember,
@@ -78,20 +78,20 @@ def activate_user(ref: str, reader: CurrentReader, conn: WriteConn) -> dict[str,
 def list_tokens(reader: CurrentReader, conn: ReadConn, user: str | None = None) -> list[dict[str, Any]]:
     if user is not None and user.strip().lower() != reader.email:
         service.require_cert_admin(reader)
-    return service.list_tokens(conn, user=user or reader.user_id)
+    return credentials.list_tokens(conn, user=user or reader.user_id)
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201,
              summary="Create an API token (shown once; stored only as a hash)")
 def create_token(body: TokenCreate, reader: CurrentReader, conn: WriteConn) -> dict[str, Any]:
-    new = service.create_token(conn, user=body.user or reader.user_id, expires_days=body.expires_days,
+    new = credentials.create_token(conn, user=body.user or reader.user_id, expires_days=body.expires_days,
                                label=body.label, actor=reader)
     return {"id": new.id, "token": new.token, "user": new.user_email, "expires_at": new.expires_at}
 
 
 @router.delete("/tokens/{token_id}", summary="Revoke an API token, effective at once")
 def revoke_token(token_id: int, reader: CurrentReader, conn: WriteConn) -> dict[str, Any]:
-    return service.revoke_token(conn, token_id, actor=reader)
+    return credentials.revoke_token(conn, token_id, actor=reader)
 
 
 @router.get("/groups", response_model=list[GroupOut], summary="Sharing groups and their members")

@@ -4,7 +4,7 @@ An address that fails ``max_failures`` log-ins (to any accounts, known or not) w
 ``window_minutes`` may not log in again until that window ends. The count lives in the store, so every
 API process refuses the address at once, and a restart forgets nothing. A successful log-in does not
 reset it (one valid account must not buy unlimited guesses at others). The per-account lockout is
-:func:`nordcert.accounts.service.log_in`'s.
+:func:`nordcert.accounts.credentials.log_in`'s.
 """
 
 from __future__ import annotations

@@ -22,4 +22,6 @@ audit_events = Table(
     Column("details", Text, nullable=False),  # JSON; never personal values (docs/privacy.md)
     Index("ix_audit_events_at", "at"),
     Index("ix_audit_events_action_at", "action", "at"),
+    Index("ix_audit_events_actor_email_id", "actor_email", "id"),
+    Index("ix_audit_events_target_id", "target", "id"),
 )

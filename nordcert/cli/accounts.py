@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from nordcert.accounts import service
+from nordcert.accounts import credentials, service
 from nordcert.cli.common import JsonOpt, engine_of, settings_of
 from nordcert.cli.output import console, emit, emit_json
 from nordcert.db import transaction
@@ -127,7 +127,7 @@ def user_password(
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     with transaction(engine_of(ctx)) as conn:
-        service.set_password(conn, email, password)
+        credentials.set_password(conn, email, password)
     if as_json:
         emit_json({"user": email.strip().lower(), "password": "set"})  # nosec B105 # a status word
     else:
@@ -144,7 +144,7 @@ def token_create(
 ) -> None:
     """Create an API token and print it (alone, so scripts can capture it). It is not shown again."""
     with transaction(engine_of(ctx)) as conn:
-        new = service.create_token(conn, user=email, expires_days=expires, label=label)
+        new = credentials.create_token(conn, user=email, expires_days=expires, label=label)
     if as_json:
         emit_json({"id": new.id, "token": new.token, "user": new.user_email, "expires_at": new.expires_at})
     else:
@@ -156,7 +156,7 @@ def token_revoke(ctx: typer.Context, token_id: Annotated[int, typer.Argument(hel
                  as_json: JsonOpt = False) -> None:
     """Revoke a token; it stops working at once."""
     with transaction(engine_of(ctx)) as conn:
-        out = service.revoke_token(conn, token_id)
+        out = credentials.revoke_token(conn, token_id)
     emit(out, as_json=as_json)
 
 
@@ -168,7 +168,7 @@ def token_list(
 ) -> None:
     """List tokens (their prefixes, never the tokens)."""
     with transaction(engine_of(ctx), write=False) as conn:
-        rows = service.list_tokens(conn, user=email)
+        rows = credentials.list_tokens(conn, user=email)
     emit(rows, as_json=as_json, columns=("id", "email", "prefix", "label", "expires_at", "revoked_at"), title="Tokens")
 
 

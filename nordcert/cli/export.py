@@ -13,6 +13,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from nordcert.accounts import service as accounts
+from nordcert.audit import service as audit
 from nordcert.cli.common import JsonOpt, engine_of, settings_of
 from nordcert.cli.output import console, emit_json, err_console
 from nordcert.clock import now_us
@@ -109,6 +110,10 @@ def export_command(
                     written = export_to(conn, reader, settings, request, cast(IO[bytes], out), on_progress=tick)
                 size = out.written
     seconds = round(time.perf_counter() - started, 3)
+    audit.record_export(engine, None, f"cli export {request.format}", {
+        "as": as_email, "format": request.format, "kind": request.kind, "types": list(request.types),
+        "labels": list(request.labels), "tlp_max": request.tlp_max.label if request.tlp_max else None,
+        "since": since, "written": written, "output": "-" if to_stdout else Path(str(output)).name})
     summary: dict[str, Any] = {"format": request.format, "kind": request.kind, unit: written, "bytes": size,
                                "seconds": seconds, "output": "-" if to_stdout else str(output)}
     if as_json:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from nordcert.cli.common import JsonOpt, settings_of
 from nordcert.cli.output import console, emit_json
 from nordcert.errors import Invalid
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def register(app: typer.Typer) -> None:
@@ -39,11 +43,30 @@ def serve(
         # Worker processes build their settings from the environment: hand this instance's down.
         os.environ["NORDCERT_HOME"] = str(settings.home)
         os.environ["NORDCERT_DATABASE_URL"] = str(settings.database_url)
-        uvicorn.run("nordcert.app:create_app_from_environment", factory=True, host=host, port=port,
-                    workers=workers, log_level="info", proxy_headers=False)
+        from uvicorn.supervisors import Multiprocess
+
+        config = uvicorn.Config("nordcert.app:create_app_from_environment", factory=True, host=host, port=port,
+                                workers=workers, log_level="info", proxy_headers=False)
+        try:  # what uvicorn.run does for several workers, with a listening socket that names TCP
+            Multiprocess(config, sockets=[listening_socket(config)]).run()
+        except KeyboardInterrupt:
+            pass
     else:
         freeze_heap()
         uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+
+
+def listening_socket(config: uvicorn.Config) -> socket.socket:
+    """uvicorn's listening socket for its worker processes, with its protocol named TCP.
+
+    asyncio sets TCP_NODELAY only on accepted connections whose socket says IPPROTO_TCP; uvicorn's
+    own (``Config.bind_socket``) says 0, and then every answer, written as head and body, waited
+    ~40 ms on Nagle's algorithm and the client's delayed ACK (docs/benchmarks.md, bench/load.py).
+    """
+    sock = config.bind_socket()
+    tcp = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+    tcp.set_inheritable(True)
+    return tcp
 
 
 def demo(
@@ -68,7 +91,8 @@ def demo(
         info.pop("banner")
         emit_json({**info, "url": None if no_serve else f"http://{host}:{port}/"})
     else:
-        console.print(info["banner"])
+        # The banner's examples name the default address; say the one this demo serves on.
+        console.print(info["banner"].replace("http://127.0.0.1:8000", f"http://{host}:{port}"))
     if no_serve:
         return
     if not as_json:

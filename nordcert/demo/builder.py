@@ -17,6 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
+from nordcert.accounts import credentials
 from nordcert.accounts import service as accounts
 from nordcert.config import Settings
 from nordcert.db import make_engine, migrate, transaction
@@ -101,8 +102,8 @@ def build_demo(settings: Settings, *, progress: bool = True) -> dict[str, Any]:
             accounts.create_group(conn, name=name, description=description, members=list[str | int](members))
         for email, name, org, role, token in USERS:
             accounts.create_user(conn, email=email, name=name, organisation=org, role=role)
-            accounts.create_token(conn, user=email, token=token, label="demo")
-            accounts.set_password(conn, email, token)  # the web log-in password: the same known word
+            credentials.create_token(conn, user=email, token=token, label="demo")
+            credentials.set_password(conn, email, token)  # the web log-in password: the same known word
         for cid, title, kind, options in COLLECTIONS:
             collections.create_collection(conn, collection_id=cid, title=title, kind=kind, **options)
         warninglist_store.load(conn, [default_lists_dir()])

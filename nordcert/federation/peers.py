@@ -24,9 +24,11 @@ from urllib.parse import urlsplit
 import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
+from nordcert.accounts import credentials
 from nordcert.accounts import service as accounts
 from nordcert.accounts.service import require_cert_admin
 from nordcert.accounts.tables import organisations, sharing_group_members, sharing_groups, users
+from nordcert.audit.service import record_change
 from nordcert.clock import now_us
 from nordcert.config import NORDCERT_NAMESPACE, Settings
 from nordcert.errors import Conflict, Invalid, NotFound
@@ -189,18 +191,19 @@ def add_peer(
                      .values(name=org_name[:200], country=country.strip().upper()))
     else:
         org = accounts.create_organisation(conn, name=org_name, short_name=f"peer-{name}", country=country,
-                                           sector_type="cert")
+                                           sector_type="cert", actor=actor)
         org_id = org["id"]
         conn.execute(update(organisations).where(organisations.c.id == org_id).values(identity_id=instance_id))
     for g in group_rows:
-        accounts.add_group_member(conn, g["id"], org_id)
+        accounts.add_group_member(conn, g["id"], org_id, actor=actor)
     email = f"{name}@peers.nordcert.invalid"
     user = conn.execute(select(users.c.id).where(users.c.email == email)).first()
     if user is None:
-        accounts.create_user(conn, email=email, organisation=org_id, role="peer", name=f"Federation peer {name}")
+        accounts.create_user(conn, email=email, organisation=org_id, role="peer", name=f"Federation peer {name}",
+                             actor=actor)
     else:
-        accounts.set_user_active(conn, email, True)
-    inbound = accounts.create_token(conn, user=email, label=f"federation peer {name}")
+        accounts.set_user_active(conn, email, True, actor=actor)
+    inbound = credentials.create_token(conn, user=email, label=f"federation peer {name}", actor=actor)
     coll = _ensure_federation_collection(conn, settings)
     conn.execute(delete(taxii_collection_access).where(taxii_collection_access.c.collection_id == coll,
                                                        taxii_collection_access.c.organisation_id == org_id))
@@ -214,6 +217,8 @@ def add_peer(
         enabled=True, created_at=now_us(), push_position=0, objects_in=0, objects_out=0, rejected_in=0,
         failures=0, next_attempt_at=0,
     ))
+    record_change(conn, actor, "peer.added", name, {"instance": instance_name, "url": url, "direction": direction,
+                                                    "max_tlp": Tlp(tlp).label})
     out = describe(conn, name)
     out["inbound_token"] = inbound.token
     out["federation_collection"] = coll
@@ -253,7 +258,7 @@ def update_peer(
         values["max_tlp"] = int(_check_tlp(max_tlp))
     if enabled is not None:
         values["enabled"] = enabled
-        accounts.set_user_active(conn, f"{peer.name}@peers.nordcert.invalid", enabled)
+        accounts.set_user_active(conn, f"{peer.name}@peers.nordcert.invalid", enabled, actor=actor)
     for key, value in (("interval_s", interval_s), ("timeout_s", timeout_s)):
         if value is not None:
             if value < 1:
@@ -267,9 +272,15 @@ def update_peer(
         values["next_attempt_at"] = 0  # the new configuration is tried at once
         conn.execute(update(federation_peers).where(federation_peers.c.id == peer.id).values(**values))
     for g in add_groups:
-        accounts.add_group_member(conn, g, peer.organisation_id)
+        accounts.add_group_member(conn, g, peer.organisation_id, actor=actor)
     for g in remove_groups:
-        accounts.remove_group_member(conn, g, peer.organisation_id)
+        accounts.remove_group_member(conn, g, peer.organisation_id, actor=actor)
+    changed = {k: (Tlp(v).label if k == "max_tlp" else v) for k, v in values.items()
+               if k not in ("token", "next_attempt_at")}
+    if "token" in values:
+        changed["token"] = "replaced"  # nosec B105 # a word in the audit record, never the token
+    record_change(conn, actor, "peer.updated", peer.name, {"changed": changed, "groups_added": list(add_groups),
+                                                           "groups_removed": list(remove_groups)})
     return describe(conn, peer.name)
 
 
@@ -278,11 +289,12 @@ def remove_peer(conn: Connection, ref: str, *, actor: Reader | None = None) -> d
     under its organisation, and keeps its provenance."""
     require_cert_admin(actor)
     peer = get_peer(conn, ref)
-    accounts.set_user_active(conn, f"{peer.name}@peers.nordcert.invalid", False)
+    accounts.set_user_active(conn, f"{peer.name}@peers.nordcert.invalid", False, actor=actor)
     conn.execute(delete(taxii_collection_access).where(
         taxii_collection_access.c.organisation_id == peer.organisation_id))
     conn.execute(delete(sharing_group_members).where(sharing_group_members.c.organisation_id == peer.organisation_id))
     conn.execute(delete(federation_peers).where(federation_peers.c.id == peer.id))
+    record_change(conn, actor, "peer.removed", peer.name)
     return {"name": peer.name, "removed": True}
 
 

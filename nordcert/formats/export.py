@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import IO, Any
 
 import orjson
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 
 from nordcert import __version__
 from nordcert.config import Settings
@@ -156,14 +156,18 @@ def feed_state(conn: Connection, reader: Reader | None, settings: Settings, *, m
     enabled warninglists (``matcher``), the decay settings and, for feeds that decay, the hour.
     """
     t = stix_objects
-    count, newest = conn.execute(
-        select(func.count(), func.max(t.c.date_added)).where(policy.visible_clause(reader, t, object_recipients))
+    count, newest, sensitive = conn.execute(
+        select(func.count(), func.max(t.c.date_added), func.coalesce(func.sum(case((t.c.tlp >= int(Tlp.AMBER), 1),
+                                                                              else_=0)), 0))
+        .where(policy.visible_clause(reader, t, object_recipients))
     ).one()
     who = None if reader is None else [reader.organisation_id, reader.role.value, sorted(reader.group_ids)]
     state: dict[str, Any] = {
         "version": [__version__, _FEED_VERSION],
         "reader": who,
-        "rows": [int(count), int(newest or 0)],
+        # Versions visible, the newest date_added, and how many are TLP:AMBER or stricter (for the audit trail;
+        # it changes only when the others do).
+        "rows": [int(count), int(newest or 0), int(sensitive)],
         "instance": [settings.instance_name, settings.instance_identity_id],
     }
     if matcher is not None:

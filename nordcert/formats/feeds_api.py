@@ -18,12 +18,14 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import Connection
 from starlette.background import BackgroundTask
 
+from nordcert.audit import service as audit
 from nordcert.clock import now_us
 from nordcert.deps import CurrentReader
 from nordcert.errors import Invalid, NotFound
 from nordcert.formats import export
 from nordcert.formats.blocklist import blocklist_kinds
 from nordcert.formats.export import BLOCKLIST_KINDS, CsvFilter, StixFilter
+from nordcert.intel.validate import format_timestamp
 from nordcert.observables.warninglist_store import current_matcher
 from nordcert.observables.warninglists import Matcher
 from nordcert.sharing.policy import Reader
@@ -76,12 +78,17 @@ def _serve(request: Request, reader: Reader, feed: str, params: dict[str, Any], 
         conn = stack.enter_context(export.snapshot(request.app.state.engine))
         matcher = current_matcher(conn) if warninglists else None
         now = now_us()
-        tag = export.feed_etag(feed, params, export.feed_state(conn, reader, settings, matcher=matcher,
-                                                               decays=decays, now=now))
+        state = export.feed_state(conn, reader, settings, matcher=matcher, decays=decays, now=now)
+        tag = export.feed_etag(feed, params, state)
         headers = {"ETag": tag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
         if etag_matches(request.headers.get("if-none-match"), tag):
             stack.close()
             return Response(status_code=304, headers=headers)
+        versions, newest, sensitive = state["rows"]
+        audit.record_export(request.app.state.engine, reader, feed, {
+            "params": {k: v if isinstance(v, (bool, int, type(None))) else str(v) for k, v in params.items()},
+            "etag": tag, "snapshot": format_timestamp(newest) if newest else None,
+            "versions_visible": versions, "amber_or_stricter_visible": sensitive})
         chunks = body(conn, export.decay_moment(now), matcher, tag)
     except BaseException:
         stack.close()

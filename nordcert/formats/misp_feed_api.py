@@ -11,6 +11,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
+from nordcert.audit import service as audit
 from nordcert.deps import CurrentReader, ReadConn, SettingsDep
 from nordcert.errors import NotFound
 from nordcert.formats import misp_export
@@ -34,7 +35,9 @@ def manifest(request: Request, conn: ReadConn, reader: CurrentReader, settings: 
     cached = _not_modified(request, etag)
     if cached is not None:
         return cached
-    body = orjson.dumps(misp_export.feed_manifest(conn, reader, settings))
+    found = misp_export.feed_manifest(conn, reader, settings)
+    audit.record_export(request.app.state.engine, reader, "misp/manifest.json", {"etag": etag, "events": len(found)})
+    body = orjson.dumps(found)
     return Response(body, media_type=_JSON, headers={"ETag": f'"{etag}"'})
 
 
@@ -46,6 +49,7 @@ def hashes(request: Request, conn: ReadConn, reader: CurrentReader, settings: Se
     if cached is not None:
         return cached
     lines = list(misp_export.feed_hashes(conn, reader, settings))  # built inside the request's transaction
+    audit.record_export(request.app.state.engine, reader, "misp/hashes.csv", {"etag": etag, "lines": len(lines)})
     return StreamingResponse(iter(lines), media_type="text/csv", headers={"ETag": f'"{etag}"'})
 
 
@@ -60,4 +64,8 @@ def event(event_uuid: str, request: Request, conn: ReadConn, reader: CurrentRead
     found = misp_export.feed_event(conn, reader, settings, event_uuid)
     if found is None:
         raise NotFound(f"no MISP event {event_uuid}")
+    head = found.get("Event", {})
+    audit.record_export(request.app.state.engine, reader, f"misp/{event_uuid}.json", {
+        "etag": etag, "event": event_uuid, "attributes": len(head.get("Attribute", [])),
+        "objects": len(head.get("Object", [])), "tags": [t.get("name") for t in head.get("Tag", [])][:20]})
     return Response(orjson.dumps(found), media_type=_JSON, headers={"ETag": f'"{etag}"'})

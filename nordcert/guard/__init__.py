@@ -20,6 +20,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     routes. Serve it with the server's own proxy handling off (``nordcert serve`` does)."""
     from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+    from nordcert.audit.buffered import RequestContext
+    from nordcert.guard.answers import client_address
     from nordcert.guard.bodies import BodyLimits
     from nordcert.guard.deadline import ReadDeadline
     from nordcert.guard.headers import SecurityHeaders
@@ -28,6 +30,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(ReadDeadline, seconds=settings.request_timeout_seconds)
     app.add_middleware(BodyLimits, settings=settings)
     app.add_middleware(RateLimits, settings=settings)
+    app.add_middleware(RequestContext, address_of=client_address)  # who asked, for the audit trail
     build = app.build_middleware_stack
 
     def build_with_headers() -> Any:

@@ -22,6 +22,7 @@ from nordcert.clock import now_us
 from nordcert.config import Settings
 from nordcert.db import in_values, is_postgres, values_param
 from nordcert.errors import Forbidden, Invalid
+from nordcert.intel._stage import Stager
 from nordcert.intel.tables import ingest_clock, object_labels, object_recipients, stix_objects
 from nordcert.intel.validate import FRAUD_SCO_TYPES, Checked, ObjectError, check_object
 from nordcert.observables import index as observable_index
@@ -38,6 +39,11 @@ from nordcert.sharing.tlp import MARKING_TLP, TLP2_EXTENSION_ID, Tlp, tlp_of_mar
 _WELL_KNOWN_CLEAR = frozenset({*MARKING_TLP, TLP2_EXTENSION_ID})
 # Objects of one bundle share a handful of marking lists: decide each list's TLP once.
 _tlp_of_refs = lru_cache(maxsize=1024)(tlp_of_markings)
+#: Chunk size when a list is ingested on SQLite: each chunk is written while the next is validated
+#: (nordcert.intel._stage), so smaller chunks overlap more; the last one is written directly.
+_OVERLAP_CHUNK = 200
+#: The tables whose rows are written while the next chunk is validated, parents first.
+_STAGED = (stix_objects, observables_table, object_labels)
 
 
 @dataclass(frozen=True)
@@ -188,9 +194,28 @@ def ingest(
     """
     result = IngestResult()
     problems = _Problems(settings.max_reported_errors)
-    writer = _Writer(conn, submission, settings, result, problems, keep_ids, strict)
-    chunk: list[tuple[int, Checked, list[tuple[Kind, str]]]] = []
+    # Writing a chunk while validating the next needs input that touches no store while it is read
+    # (a list, no progress callback) and more than one chunk of it.
+    chunk_size = settings.ingest_chunk_size
+    overlap = (isinstance(objects, list) and on_progress is None and not is_postgres(conn)
+               and len(objects) > min(chunk_size, _OVERLAP_CHUNK))
+    if overlap:
+        chunk_size = min(chunk_size, _OVERLAP_CHUNK)
+    writer = _Writer(conn, submission, settings, result, problems, keep_ids, strict, overlap)
+    try:
+        _ingest_chunks(objects, writer, settings, chunk_size, on_progress)
+    except BaseException:
+        writer.abandon()
+        raise
+    return result
+
+
+def _ingest_chunks(objects: Iterable[Any], writer: _Writer, settings: Settings, chunk_size: int,
+                   on_progress: Callable[[int], None] | None) -> None:
+    result, problems, strict = writer.result, writer.problems, writer.strict
+    chunk: list[tuple[int, Checked, list[tuple[Kind, str]], frozenset[Kind]]] = []
     seen = 0
+    last = len(objects) if isinstance(objects, list) else -1
     for index, obj in enumerate(objects):
         seen = index + 1
         try:
@@ -199,6 +224,7 @@ def ingest(
             found = extract(checked.obj, phone_region=settings.phone_region)
             personal = personal_kinds(found.observables)
             if personal:
+                writer.wait()  # the check may read the store
                 writer.personal.check(checked.obj, found.observables, personal)
         except (ObjectError, FullCardNumber) as exc:
             oid = obj.get("id") if isinstance(obj, dict) else None
@@ -210,9 +236,9 @@ def ingest(
             result.warn(index, checked.stix_id, reason, settings.max_reported_errors)
         for reason in reduced or ():
             result.warn(index, checked.stix_id, reason, settings.max_reported_errors)
-        chunk.append((index, checked, found.observables))
-        if len(chunk) >= settings.ingest_chunk_size:
-            writer.write(chunk)
+        chunk.append((index, checked, found.observables, personal))
+        if len(chunk) >= chunk_size:
+            writer.write(chunk, overlap=seen < last)  # the last chunk of a list has nothing to overlap with
             chunk = []
             if on_progress:
                 on_progress(seen)
@@ -225,7 +251,6 @@ def ingest(
             raise Invalid(f"{problems.count} of {seen} objects rejected; nothing was stored", details=problems.listed)
         result.rejected, result.rejections = problems.count, problems.listed
     writer.finish()
-    return result
 
 
 class _Problems:
@@ -244,7 +269,7 @@ class _Problems:
 
 class _Writer:
     def __init__(self, conn: Connection, sub: Submission, settings: Settings, result: IngestResult,
-                 problems: _Problems, keep_ids: bool, strict: bool = True) -> None:
+                 problems: _Problems, keep_ids: bool, strict: bool = True, overlap: bool = False) -> None:
         self.conn = conn
         self.strict = strict
         self.problems = problems
@@ -252,31 +277,55 @@ class _Writer:
         self.default_tlp = Tlp.parse(settings.default_tlp)
         self.result = result
         self.keep_ids = keep_ids
-        self.clock = _Clock(conn)
+        # Taken by the first write, not here: on PostgreSQL the clock's row lock serialises writers until
+        # commit, and validating a batch (or its first chunk) needs no lock. Taken before the first read
+        # of stored versions, so two batches holding one version still find each other's.
+        self.clock: _Clock | None = None
         self.check = current_check(conn)
         self.prefixes: set[tuple[int, int]] | None = None  # CIDR prefix lengths known to the index
         self.personal = PersonalDataRules(conn, settings, sub.legal_basis)
         self.pg = is_postgres(conn)
+        # Booleans as the store keeps them: SQLite's driver binds 1 and 0 directly, while a bool takes
+        # its slow path (an adapter lookup) on every row; PostgreSQL's columns take booleans.
+        self._yes: bool | int = True if self.pg else 1
+        self._no: bool | int = False if self.pg else 0
+        self._anonymous = self._yes if sub.anonymous else self._no
         self._insert_sql: dict[str, str] = {}
-        self._sharing: dict[Tlp | None, tuple[Tlp, int | None, bool]] = {}
+        self._stager = Stager(conn, _STAGED) if overlap else None
+        self._sharing: dict[Tlp | None, tuple[Tlp, int | None, bool | int]] = {}
         # The ids of a chunk travel as one parameter (an array, or JSON for SQLite), not thousands.
         self._versions_sql = (
-            "SELECT stix_id, modified, is_latest, creator_org_id, date_added FROM stix_objects "
+            "SELECT stix_id, modified, is_latest, creator_org_id, date_added FROM stix_objects "  # nosec B608 # the schema's names and the dialect's placeholders; values are bound
             f"WHERE stix_id {in_values(conn)} ORDER BY stix_id, date_added"
         )
 
-    def _sharing_for(self, marked: Tlp | None) -> tuple[Tlp, int | None, bool]:
+    def _sharing_for(self, marked: Tlp | None) -> tuple[Tlp, int | None, bool | int]:
         """(TLP, group, has named recipients) of an object marked ``marked`` in this submission."""
         decided = self._sharing.get(marked)
         if decided is None:
             sub = self.sub
             tlp = sub.effective_tlp(marked, self.default_tlp)
             group_id = sub.group_id if tlp in (Tlp.AMBER, Tlp.AMBER_STRICT) else None
-            decided = self._sharing[marked] = (tlp, group_id, bool(sub.recipients) and tlp is Tlp.RED)
+            named = bool(sub.recipients) and tlp is Tlp.RED
+            decided = self._sharing[marked] = (tlp, group_id, self._yes if named else self._no)
         return decided
 
-    def write(self, chunk: list[tuple[int, Checked, list[tuple[Kind, str]]]]) -> None:
-        ids = list({c.stix_id for _, c, _ in chunk})
+    def wait(self) -> None:
+        """Until the chunk being written is in the store (before any other use of the connection)."""
+        if self._stager is not None:
+            self._stager.wait()
+
+    def abandon(self) -> None:
+        if self._stager is not None:
+            self._stager.abandon()
+
+    def write(self, chunk: list[tuple[int, Checked, list[tuple[Kind, str]], frozenset[Kind]]], *,
+              overlap: bool = False) -> None:
+        """Write a chunk; with ``overlap``, its rows may still be on their way when this returns (:meth:`wait`)."""
+        self.wait()
+        if self.clock is None:
+            self.clock = _Clock(self.conn)
+        ids = list({c.stix_id for _, c, _, _ in chunk})
         # One query: every stored version of the chunk's ids.
         versions: dict[str, dict[int, tuple[bool, int | None]]] = {}
         origin: dict[str, int | None] = {}  # the organisation that created each object (its first version)
@@ -290,10 +339,10 @@ class _Writer:
                 latest[sid] = (modified, None)
                 stored_key[sid] = date_added
         rows: list[dict[str, Any]] = []
-        labels: list[dict[str, Any]] = []
+        labels: list[tuple[dict[str, Any], str]] = []
         demote: list[dict[str, Any]] = []
         sub = self.sub
-        for index, c, found in chunk:
+        for index, c, found, personal in chunk:
             stored = versions.get(c.stix_id)
             if stored is not None and c.modified in stored:
                 self.result.unchanged += 1
@@ -311,25 +360,25 @@ class _Writer:
             versions.setdefault(c.stix_id, {})[c.modified] = (False, creator_org_id)
             row = self._row(c, creator_org_id)
             row["_found"] = found
+            row["_personal"] = personal
             current = latest.get(c.stix_id)
             if current is None or c.modified > current[0]:
                 if current is not None:
                     if current[1] is None:
                         demote.append({"sid": c.stix_id, "mod": current[0], "key": stored_key[c.stix_id]})
                     else:
-                        current[1]["is_latest"] = False
-                row["is_latest"] = True
+                        current[1]["is_latest"] = self._no
+                row["is_latest"] = self._yes
                 latest[c.stix_id] = (c.modified, row)
             rows.append(row)
             for label in c.obj.get("labels", ()):
-                labels.append({"date_added": None, "label": label[:250], "_row": row})
+                labels.append((row, label[:250]))
         if (self.strict and self.problems.count) or not rows:
             return
+        assert self.clock is not None
         first = self.clock.take(len(rows))
-        for i, row in enumerate(rows):
-            row["date_added"] = first + i
-        for lab in labels:
-            lab["date_added"] = lab.pop("_row")["date_added"]
+        for i, row in enumerate(rows, first):
+            row["date_added"] = i
         if self.result.first_date_added is None:
             self.result.first_date_added = first
         self.result.last_date_added = first + len(rows) - 1
@@ -344,10 +393,8 @@ class _Writer:
                 [{"sid": d["sid"], "mod": d["mod"]} for d in demote],
             )
             observable_index.unindex(self.conn, [d["key"] for d in demote])
-        self._insert_many(stix_objects, rows)
         indexed = observable_index.observable_rows(rows, self.check)
         if indexed:
-            self._insert_many(observables_table, indexed)
             self.result.indexed += len(indexed)
             prefixes = observable_index.cidr_prefixes_of(indexed)
             if prefixes:
@@ -355,38 +402,53 @@ class _Writer:
                     self.prefixes = observable_index.known_prefixes(self.conn)
                 observable_index.note_prefixes(self.conn, prefixes, self.prefixes)
         sighted = observable_index.sighting_rows(rows)
-        if sighted:
-            self._insert_many(sighting_index, sighted)
-        if labels:
-            # A label repeated within one object is stored once.
-            unique = list({(x["date_added"], x["label"]): x for x in labels}.values())
-            self._insert_many(object_labels, unique)
-        personal = [self.personal.row(r["date_added"], r["stix_id"], kinds)
-                    for r in rows if (kinds := personal_kinds(r["_found"]))]
-        if personal:
-            self._insert_many(personal_data, personal)
+        # A label repeated within one object is stored once (columns: date_added, label).
+        unique_labels = list(dict.fromkeys((row["date_added"], label) for row, label in labels))
+        personal_rows = [self.personal.row(r["date_added"], r["stix_id"], kinds)
+                         for r in rows if (kinds := r["_personal"])]
         named = [{"date_added": r["date_added"], "organisation_id": o}
                  for r in rows if r["has_recipients"] for o in sorted(sub.recipients)]
+        if overlap and self._stager is not None and not (sighted or personal_rows or named):
+            objects_row = itemgetter(*(col.name for col in stix_objects.columns))
+            observables_row = itemgetter(*(col.name for col in observables_table.columns))
+            self._stager.stage({stix_objects.name: [objects_row(r) for r in rows],
+                                observables_table.name: [observables_row(r) for r in indexed],
+                                object_labels.name: unique_labels})
+            return
+        # Parents first: the index rows refer to the objects' rows.
+        self._insert_many(stix_objects, rows)
+        if indexed:
+            self._insert_many(observables_table, indexed)
+        if sighted:
+            self._insert_many(sighting_index, sighted)
+        if unique_labels:
+            self._insert_tuples(object_labels, unique_labels)
+        if personal_rows:
+            self._insert_many(personal_data, personal_rows)
         if named:
             self._insert_many(object_recipients, named)
 
     def _insert_many(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """One DBAPI executemany of plain tuples: the bulk path without per-row SQLAlchemy processing."""
-        names = [col.name for col in table.columns]
+        row_values = itemgetter(*(col.name for col in table.columns))
+        self._insert_tuples(table, [row_values(r) for r in rows])
+
+    def _insert_tuples(self, table: Table, rows: list[tuple[Any, ...]]) -> None:
+        """As :meth:`_insert_many`, of rows already in the table's column order."""
         sql = self._insert_sql.get(table.name)
         if sql is None:
             mark = "%s" if self.pg else "?"
-            sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(mark for _ in names)})"
+            names = [col.name for col in table.columns]
+            sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(mark for _ in names)})"  # nosec B608 # the schema's names and the dialect's placeholders; values are bound
             self._insert_sql[table.name] = sql
-        row_values = itemgetter(*names)
-        self.conn.exec_driver_sql(sql, [row_values(r) for r in rows])
+        self.conn.exec_driver_sql(sql, rows)
 
     def _row(self, c: Checked, creator_org_id: int | None) -> dict[str, Any]:
         obj = c.obj
         sub = self.sub
         if c.stix_id in _WELL_KNOWN_CLEAR:
             tlp = Tlp.CLEAR  # the TLP definitions themselves are public
-            group_id, has_recipients = None, False
+            group_id, has_recipients = None, self._no
         else:
             refs = obj.get("object_marking_refs")
             marked = _tlp_of_refs(tuple(refs)) if refs else None
@@ -395,30 +457,31 @@ class _Writer:
                 obj["object_marking_refs"] = with_tlp_marking(refs, tlp)
         name = obj.get("name")
         desc = obj.get("description")
-        extra: dict[str, Any] = {}
-        if c.type == "sighting":
-            extra["_sighting"] = observable_index.sighting_values(obj, c.created, c.modified)
-        return {
-            **extra,
+        row: dict[str, Any] = {
             "date_added": None,
             "stix_id": c.stix_id,
             "type": c.type,
             "spec_version": c.spec_version,
             "modified": c.modified,
             "created": c.created,
-            "is_latest": False,
-            "revoked": c.revoked,
+            "is_latest": self._no,
+            "revoked": self._yes if c.revoked else self._no,
             "valid_until": c.valid_until,
             "creator_org_id": creator_org_id,
             "submitted_by": sub.submitted_by,
             "tlp": int(tlp),
             "group_id": group_id,
-            "anonymous": sub.anonymous,
+            "anonymous": self._anonymous,
             "has_recipients": has_recipients,
             "name": name if isinstance(name, str) else None,
             "description": desc if isinstance(desc, str) else None,
             "body": orjson.dumps(obj).decode(),
         }
+        if c.type == "sighting":
+            row["_sighting"] = observable_index.sighting_values(obj, c.created, c.modified)
+        return row
 
     def finish(self) -> None:
-        self.clock.save()
+        self.wait()
+        if self.clock is not None:
+            self.clock.save()

@@ -59,8 +59,10 @@ def _one_uncached(pattern: str) -> tuple[list[str], Comparison] | None:
     if m is None:
         return None
     obj_type, path, value = m.groups()
-    parts = tuple(p[1:-1] if p[0] == "'" else p for p in path.split("."))
-    if obj_type in _KEYWORDS or not _KEYWORDS.isdisjoint(parts):
+    parts = _PARTS.get((obj_type, path), _UNSEEN)
+    if parts is _UNSEEN:
+        parts = _parts(obj_type, path)
+    if parts is None:
         return None
     problems: list[str] = []
     if "hashes" in parts:
@@ -68,6 +70,21 @@ def _one_uncached(pattern: str) -> tuple[list[str], Comparison] | None:
         if regex is not None and not regex.match(value):
             problems.append(f"FAIL: '{value}' is not a valid {path.rpartition('.')[2]} hash")
     return problems, (obj_type, parts, "=", (value,))
+
+
+# The (type, path) pairs of one-comparison patterns seen: a feed uses a handful. Bounded.
+_PARTS: dict[tuple[str, str], tuple[str, ...] | None] = {}
+_UNSEEN: tuple[str, ...] = ("",)
+
+
+def _parts(obj_type: str, path: str) -> tuple[str, ...] | None:
+    """The components of a path read by ``_ONE``, unquoted; None when a keyword leaves it to the grammar."""
+    parts = tuple(p[1:-1] if p[0] == "'" else p for p in path.split("."))
+    found = None if obj_type in _KEYWORDS or not _KEYWORDS.isdisjoint(parts) else parts
+    if len(_PARTS) >= 4096:
+        _PARTS.clear()
+    _PARTS[obj_type, path] = found
+    return found
 
 
 def validate_pattern(pattern: str) -> list[str]:

@@ -11,6 +11,7 @@ import orjson
 from sqlalchemy import Connection, Select, and_, exists, func, or_, select
 
 from nordcert.accounts.tables import organisations, sharing_groups
+from nordcert.audit import buffered as audited
 from nordcert.clock import now_us
 from nordcert.config import Settings
 from nordcert.errors import Forbidden, Invalid, NotFound
@@ -81,6 +82,7 @@ def get_object(
     row = conn.execute(q).first()
     if row is None:
         raise NotFound(f"no object {stix_id}" + (f" at version {version}" if version not in (None, "latest") else ""))
+    audited.note_reads(conn.engine, reader, "object.read", stix_id, ((row.stix_id, row.modified, row.tlp),))
     return present(conn, row._mapping, reader, settings)
 
 
@@ -110,6 +112,7 @@ def list_objects(
     rows = conn.execute(q).all()
     more = len(rows) > limit
     rows = rows[:limit]
+    audited.note_reads(conn.engine, reader, "object.read", "objects list", ((r.stix_id, r.modified, r.tlp) for r in rows))
     out = [present(conn, r._mapping, reader, settings) for r in rows]
     return Page(objects=out, next=_encode_cursor(rows[-1].date_added) if more and rows else None)
 

@@ -21,8 +21,10 @@ from typing import Any
 from nordcert.intel.patterns import validate_pattern
 
 _TYPE_RE = re.compile(r"[a-z0-9][a-z0-9-]{1,248}[a-z0-9]")
-_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_ID_RE = re.compile(r"([a-z0-9][a-z0-9-]{1,248}[a-z0-9])--([0-9a-fA-F-]{36})")
+# type--UUID; the UUID's hex digits in either case.
+_ID_UUID_RE = re.compile(
+    r"([a-z0-9][a-z0-9-]{1,248}[a-z0-9])--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 _TS_RE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}):([0-9]{2})(?:\.([0-9]+))?Z")
 _TIMESTAMP_PROPS = (
     "created",
@@ -50,6 +52,8 @@ SCO_TYPES = frozenset(
     ["artifact", "autonomous-system", "directory", "domain-name", "email-addr", "email-message", "file", "ipv4-addr", "ipv6-addr", "mac-addr", "mutex", "network-traffic", "process", "software", "url", "user-account", "windows-registry-key", "x509-certificate"]
 ) | FRAUD_SCO_TYPES | {BLINDED_TYPE}
 META_TYPES = frozenset({"marking-definition", "language-content", "extension-definition"})
+#: Type names known to be well formed (the rest are checked against the STIX type-name grammar).
+_STANDARD_TYPES = SDO_TYPES | SRO_TYPES | SCO_TYPES | META_TYPES
 
 # Required properties beyond the common ones (STIX 2.1 §4-§7). A tuple inside means "at least one of".
 _REQUIRED: dict[str, tuple[str | tuple[str, ...], ...]] = {
@@ -194,13 +198,14 @@ def _check_identifier(value: Any, prop: str) -> str:
     return otype
 
 
-@lru_cache(maxsize=65536)
-def _identifier_type(value: str) -> str | None:
-    """The type part of a valid identifier, else None (references repeat across a bundle: cached)."""
-    m = _ID_RE.fullmatch(value)
-    if m is None or not _UUID_RE.fullmatch(m.group(2).lower()):
-        return None
-    return m.group(1)
+def _uncached_identifier_type(value: str) -> str | None:
+    """The type part of a valid identifier, else None."""
+    m = _ID_UUID_RE.fullmatch(value)
+    return None if m is None else m.group(1)
+
+
+#: References repeat across a bundle: cached. An object's own id is unique, so it is not.
+_identifier_type = lru_cache(maxsize=65536)(_uncached_identifier_type)
 
 
 def check_object(obj: Any) -> Checked:
@@ -208,12 +213,15 @@ def check_object(obj: Any) -> Checked:
     if not isinstance(obj, dict):
         raise ObjectError("not a JSON object")
     otype = obj.get("type")
-    if not isinstance(otype, str) or not _TYPE_RE.fullmatch(otype):
+    if not isinstance(otype, str) or (otype not in _STANDARD_TYPES and not _TYPE_RE.fullmatch(otype)):
         raise ObjectError(f"type {otype!r} is not a STIX type name (3-250 of a-z, 0-9, '-')")
     if otype == "bundle":
         raise ObjectError("a bundle cannot be nested inside a bundle")
     stix_id = obj.get("id")
-    if _check_identifier(stix_id, "id") != otype:
+    id_type = _uncached_identifier_type(stix_id) if isinstance(stix_id, str) else None
+    if id_type is None:
+        _check_identifier(stix_id, "id")  # raises, naming the problem
+    if id_type != otype:
         raise ObjectError(f"id {stix_id!r} does not start with its type {otype!r}")
     is_sco = otype in SCO_TYPES
     spec = obj.get("spec_version")
@@ -229,7 +237,16 @@ def check_object(obj: Any) -> Checked:
         elif req not in obj:
             raise ObjectError(f"{otype} is missing the required property {req!r}")
 
-    times = {prop: timestamp_us(obj[prop], prop) for prop in _TIMESTAMP_PROPS if prop in obj}
+    times: dict[str, int] = {}
+    parsed: dict[str, int] = {}  # created, modified and valid_from are often the same string
+    for prop in _TIMESTAMP_PROPS:
+        if prop in obj:
+            value = obj[prop]
+            us = parsed.get(value) if type(value) is str else None
+            if us is None:
+                us = timestamp_us(value, prop)
+                parsed[value] = us
+            times[prop] = us
     created, modified = times.get("created"), times.get("modified")
     is_versioned = otype in SDO_TYPES or otype in SRO_TYPES or (not is_sco and otype not in META_TYPES)
     if is_versioned:

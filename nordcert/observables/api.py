@@ -167,12 +167,12 @@ def list_warninglists(reader: CurrentReader, conn: ReadConn) -> list[dict[str, A
 @router.post("/warninglists/{name}/enable", status_code=204, summary="Enable a warninglist (CERT staff)")
 def enable(name: str, reader: CurrentReader, conn: WriteConn) -> Response:
     require_cert_admin(reader)
-    warninglist_store.set_enabled(conn, name, True)
+    warninglist_store.set_enabled(conn, name, True, actor=reader)
     return Response(status_code=204)
 
 
 @router.post("/warninglists/{name}/disable", status_code=204, summary="Disable a warninglist (CERT staff)")
 def disable(name: str, reader: CurrentReader, conn: WriteConn) -> Response:
     require_cert_admin(reader)
-    warninglist_store.set_enabled(conn, name, False)
+    warninglist_store.set_enabled(conn, name, False, actor=reader)
     return Response(status_code=204)

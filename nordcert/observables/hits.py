@@ -53,7 +53,7 @@ class SightingRow:
 def _recipients(conn: Connection, keys: list[int]) -> dict[int, frozenset[int]]:
     """Named recipients of RED rows, by date_added."""
     out: dict[int, set[int]] = {}
-    sql = f"SELECT date_added, organisation_id FROM object_recipients WHERE date_added {in_values(conn)}"
+    sql = f"SELECT date_added, organisation_id FROM object_recipients WHERE date_added {in_values(conn)}"  # nosec B608 # the IN clause is a constant of the dialect; values are bound
     for start in range(0, len(keys), _CHUNK):
         for key, org in fetch_all(conn, sql, (values_param(conn, keys[start:start + _CHUNK]),)):
             out.setdefault(key, set()).add(org)
@@ -114,14 +114,14 @@ def latest_visible(conn: Connection, reader: Reader | None, stix_id: str) -> dic
 def hits_of_object(conn: Connection, date_added: int) -> list[tuple[str, str, str | None]]:
     """(kind, value, warninglists) indexed for one object version."""
     pg = is_postgres(conn)
-    sql = f"SELECT kind, value, warninglists FROM observables WHERE date_added = {'%s' if pg else '?'}"
+    sql = f"SELECT kind, value, warninglists FROM observables WHERE date_added = {'%s' if pg else '?'}"  # nosec B608 # a placeholder, chosen by dialect; the value is bound
     return [(r[0], r[1], r[2]) for r in fetch_all(conn, sql, (date_added,))]
 
 
 def sightings_for(conn: Connection, refs: Iterable[str]) -> list[SightingRow]:
     """Every indexed sighting of the objects ``refs``, with its sharing."""
     sql = (
-        "SELECT i.sighting_of_ref, i.count, i.first_seen, i.last_seen, i.date_added, s.tlp, s.group_id, "
+        "SELECT i.sighting_of_ref, i.count, i.first_seen, i.last_seen, i.date_added, s.tlp, s.group_id, "  # nosec B608 # constants and the dialect's IN clause; values are bound
         "s.creator_org_id, s.anonymous, s.has_recipients "
         "FROM sighting_index i JOIN stix_objects s ON s.date_added = i.date_added "
         f"WHERE i.sighting_of_ref {in_values(conn)}"

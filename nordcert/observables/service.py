@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
+from nordcert.audit import buffered as audited
 from nordcert.clock import now_us
 from nordcert.config import Settings
 from nordcert.errors import Invalid
@@ -242,6 +243,11 @@ def lookup(conn: Connection, reader: Reader, settings: Settings, values: list[An
         entry.update({"kind": q.kind.value, "value": q.value, "found": bool(shown),
                       "warninglists": matcher.match(q.kind, q.value), "matches": shown, **_members(hits, reader)})
         results.append(entry)
+    if matched:
+        hit_of = {h.stix_id: h for hs in by_key.values() for h in hs}
+        shown_ids = {m["id"] for r in results for m in r.get("matches", ())}
+        audited.note_reads(conn.engine, reader, "lookup.match", "lookup",
+                           ((i, hit_of[i].modified, int(hit_of[i].sharing.tlp)) for i in sorted(shown_ids)))
     return {"results": results,
             "summary": {"values": len(queries), "matched": matched,
                         "errors": sum(1 for q in queries if q.error is not None)}}

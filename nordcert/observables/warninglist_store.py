@@ -17,11 +17,13 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from nordcert.audit.service import record_change
 from nordcert.clock import now_us
 from nordcert.errors import Invalid, NotFound
 from nordcert.observables.kinds import Kind
 from nordcert.observables.tables import warninglists as wl_table
 from nordcert.observables.warninglists import Matcher, Warninglist, WarninglistError, load_dir, load_file
+from nordcert.sharing.policy import Reader
 
 RECHECK_SECONDS = 2.0
 
@@ -112,15 +114,17 @@ def list_all(conn: Connection) -> list[dict[str, Any]]:
             for r in rows]
 
 
-def set_enabled(conn: Connection, name: str, enabled: bool) -> None:
+def set_enabled(conn: Connection, name: str, enabled: bool, *, actor: Reader | None = None) -> None:
     done = conn.execute(update(wl_table).where(wl_table.c.name == name)
                         .values(enabled=enabled, loaded_at=now_us())).rowcount
     if not done:
         raise NotFound(f"no warninglist {name!r}")
+    record_change(conn, actor, "warninglist.enabled" if enabled else "warninglist.disabled", name)
     _forget(conn)
 
 
-def remove(conn: Connection, name: str) -> None:
+def remove(conn: Connection, name: str, *, actor: Reader | None = None) -> None:
     if not conn.execute(delete(wl_table).where(wl_table.c.name == name)).rowcount:
         raise NotFound(f"no warninglist {name!r}")
+    record_change(conn, actor, "warninglist.removed", name)
     _forget(conn)

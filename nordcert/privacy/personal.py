@@ -46,9 +46,13 @@ _PAN_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z]
 
 def personal_kinds(found: list[tuple[Kind, str]]) -> frozenset[Kind]:
     """The personal kinds among an object's observables (usually none)."""
-    if not found:
-        return frozenset()
-    return frozenset(k for k, _v in found if k in PERSONAL_KINDS)
+    for kind, _value in found:  # ingest asks this of every object: no set is built for the usual answer
+        if kind in PERSONAL_KINDS:
+            return frozenset(k for k, _v in found if k in PERSONAL_KINDS)
+    return _NONE
+
+
+_NONE: frozenset[Kind] = frozenset()
 
 
 def minimise(obj: dict[str, Any]) -> list[str]:

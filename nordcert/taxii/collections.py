@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, exist
 
 from nordcert.accounts import service as accounts
 from nordcert.accounts.service import require_cert_admin
+from nordcert.audit.service import record_change
 from nordcert.clock import now_us
 from nordcert.errors import Conflict, Invalid, NotFound
 from nordcert.federation.outgoing import peer_view
@@ -136,6 +137,9 @@ def create_collection(
             {"collection_id": cid, "organisation_id": o, "can_read": r, "can_write": w}
             for o, (r, w) in sorted(rights.items())
         ])
+    record_change(conn, actor, "collection.created", title.strip(), {
+        "id": cid, "kind": kind, "group_id": group_id, "organisation_id": org_id, "read_all": read_all,
+        "write_all": write_all, "rights": {str(o): {"read": r, "write": w} for o, (r, w) in sorted(rights.items())}})
     return describe(conn, cid)
 
 
@@ -163,11 +167,12 @@ def list_all(conn: Connection) -> list[dict[str, Any]]:
 def remove_collection(conn: Connection, ref: str, *, actor: Reader | None = None) -> dict[str, Any]:
     require_cert_admin(actor)
     row = conn.execute(
-        select(taxii_collections.c.id).where(or_(taxii_collections.c.id == ref, taxii_collections.c.title == ref))
+        select(taxii_collections.c.id, taxii_collections.c.title).where(or_(taxii_collections.c.id == ref, taxii_collections.c.title == ref))
     ).first()
     if row is None:
         raise NotFound(f"no collection {ref!r}")
     conn.execute(delete(taxii_collections).where(taxii_collections.c.id == row.id))
+    record_change(conn, actor, "collection.removed", row.title, {"id": row.id})
     return {"id": row.id, "removed": True}
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from nordcert.audit import buffered as audited
 from nordcert.clock import now_us
 from nordcert.config import Settings
 from nordcert.errors import Forbidden, Invalid, NordcertError, NotFound
@@ -126,7 +127,8 @@ def _version_clause(versions: tuple[str, ...], by_date_added: bool = False) -> A
 
 #: The columns each kind of read selects.
 _COLUMNS = {
-    "objects": (_t.c.date_added, _t.c.body, _t.c.anonymous, _t.c.creator_org_id),
+    "objects": (_t.c.date_added, _t.c.body, _t.c.anonymous, _t.c.creator_org_id, _t.c.stix_id, _t.c.modified,
+                _t.c.tlp),
     "manifest": (_t.c.date_added, _t.c.stix_id, _t.c.modified, _t.c.created),
     "versions": (_t.c.date_added, _t.c.modified, _t.c.created),
     "delete": (_t.c.date_added, _t.c.creator_org_id),
@@ -218,6 +220,7 @@ def get_objects(conn: Connection, reader: Reader, coll: Collection, match: Match
     """Objects of a collection (TAXII 2.1 §5.4), their JSON bodies ready to send."""
     _require_read(coll)
     page = _page(conn, reader, coll, match, "objects", limit, next_)
+    audited.note_reads(conn.engine, reader, "taxii.read", coll.id, ((r.stix_id, r.modified, r.tlp) for r in page.rows))
     if coll.kind == FEDERATION:  # each object with its provenance, for the peer's sync
         page.bodies = [b.decode() for b in wire_bodies(conn, [r.date_added for r in page.rows], settings)]
     else:

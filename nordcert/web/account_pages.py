@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from nordcert.accounts import credentials
 from nordcert.accounts import service as accounts
 from nordcert.db import transaction
 from nordcert.errors import NordcertError
@@ -21,7 +22,7 @@ FormText = Annotated[str, Form()]
 def _profile(page: Page, request: Request, *, status: int = 200, **context: Any) -> Response:
     reader = page.member
     with transaction(request.app.state.engine, write=False) as conn:
-        tokens = accounts.list_tokens(conn, user=reader.user_id)
+        tokens = credentials.list_tokens(conn, user=reader.user_id)
         groups = sorted(accounts.get_group(conn, g)["name"] for g in reader.group_ids)
     return render(page, "profile.html", status=status, tokens=tokens, groups=groups, **context)
 
@@ -42,7 +43,7 @@ def create_token(page: MemberPage, request: Request, csrf: FormText = "", label:
                         token_error="Expiry must be a number of days.")
     try:
         with transaction(request.app.state.engine) as conn:
-            new = accounts.create_token(conn, user=page.member.user_id, expires_days=days, label=label.strip()[:200],
+            new = credentials.create_token(conn, user=page.member.user_id, expires_days=days, label=label.strip()[:200],
                                         actor=page.member)
     except NordcertError as exc:
         return _profile(page, request, status=422, token_error=exc.message)
@@ -55,10 +56,10 @@ def revoke_token(page: MemberPage, request: Request, token_id: int, csrf: FormTe
     check_csrf(page, csrf)
     try:
         with transaction(request.app.state.engine) as conn:
-            mine = {t["id"] for t in accounts.list_tokens(conn, user=page.member.user_id)}
+            mine = {t["id"] for t in credentials.list_tokens(conn, user=page.member.user_id)}
             if token_id not in mine:
                 return redirect(page, "/profile", flash="No such token of yours.")
-            accounts.revoke_token(conn, token_id, actor=page.member)
+            credentials.revoke_token(conn, token_id, actor=page.member)
     except NordcertError as exc:
         return redirect(page, "/profile", flash=f"Not revoked: {exc.message}")
     return redirect(page, "/profile", flash=f"Token {token_id} revoked: it stops working at once.")
@@ -73,14 +74,14 @@ def change_password(page: MemberPage, request: Request, csrf: FormText = "", cur
         return _profile(page, request, status=422,  # nosec B106 # a message, not a secret
                         password_error="The new passwords differ.")
     with transaction(request.app.state.engine) as conn:
-        outcome = accounts.log_in(conn, page.member.email, current, max_failures=settings.login_max_failures,
+        outcome = credentials.log_in(conn, page.member.email, current, max_failures=settings.login_max_failures,
                                   lockout_minutes=settings.login_lockout_minutes)
     if outcome.reader is None:
         return _profile(page, request, status=422,  # nosec B106 # a message, not a secret
                         password_error="The current password is wrong.")
     try:
         with transaction(request.app.state.engine) as conn:
-            accounts.set_password(conn, page.member.user_id, new, actor=page.member)
+            credentials.set_password(conn, page.member.user_id, new, actor=page.member)
             sessions.end_all(conn, page.member.user_id)
             token = sessions.start(conn, page.member, hours=settings.session_hours)
     except NordcertError as exc:

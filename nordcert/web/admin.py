@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from nordcert.accounts import credentials
 from nordcert.accounts import service as accounts
 from nordcert.db import transaction
 from nordcert.errors import NordcertError, NotFound
@@ -79,7 +80,7 @@ def add_user(  # nosec B107 # empty form fields by default, not a password
         accounts.create_user(conn, email=email, organisation=organisation, role=role, name=name.strip() or None,
                              actor=page.member)
         if password:
-            accounts.set_password(conn, email, password, actor=page.member)
+            credentials.set_password(conn, email, password, actor=page.member)
 
     return _change(page, request, "User not added", f"User {email.strip().lower()} added.", action)
 
@@ -112,7 +113,7 @@ def warninglist(page: MemberPage, request: Request, name: str, csrf: FormText = 
     check_csrf(page, csrf)
     on = enabled == "1"
     return _change(page, request, "Warninglist not changed", f"Warninglist {name} {'enabled' if on else 'disabled'}.",
-                   lambda conn: warninglist_store.set_enabled(conn, name, on))
+                   lambda conn: warninglist_store.set_enabled(conn, name, on, actor=page.member))
 
 
 @router.post("/collections", response_class=HTMLResponse)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from nordcert import __version__
-from nordcert.accounts import login_addresses
-from nordcert.accounts import service as accounts
+from nordcert.accounts import credentials, login_addresses
+from nordcert.audit import service as audit
 from nordcert.clock import now_us
 from nordcert.db import transaction
 from nordcert.deps import ReadConn
@@ -79,11 +79,18 @@ def login(  # nosec B107 # empty form fields by default, not a password
         wait = login_addresses.refused_for(conn, address, max_failures=settings.login_address_max_failures,
                                            window_minutes=window)
         if wait is None:
-            outcome = accounts.log_in(conn, email, password, max_failures=settings.login_max_failures,
+            outcome = credentials.log_in(conn, email, password, max_failures=settings.login_max_failures,
                                       lockout_minutes=settings.login_lockout_minutes)
             if outcome.reader is None:
                 login_addresses.record_failure(conn, address, window_minutes=window)
             token = sessions.start(conn, outcome.reader, hours=settings.session_hours) if outcome.reader else None
+            audit.record(conn, actor=outcome.reader, email=email.strip().lower()[:320],
+                         action="login.succeeded" if outcome.reader else "login.failed", target=email.strip()[:300],
+                         details={} if outcome.reader else {"reason": outcome.refused})
+        else:
+            audit.record(conn, actor=None, email=email.strip().lower()[:320], action="login.refused",
+                         target=email.strip()[:300], details={"reason": "too many failed log-ins from the address",
+                                                              "retry_after_s": round(wait)})
     if wait is not None:
         minutes = max(1, round(wait / 60))
         refused = render(page, "login.html", status=429, next=safe_next(next), email=email,
@@ -106,6 +113,7 @@ def logout(page: MemberPage, request: Request, csrf: FormText = "") -> Response:
     assert page.session_token is not None
     with transaction(request.app.state.engine) as conn:
         sessions.end(conn, page.session_token)
+        audit.record(conn, actor=page.member, action="logout", target=page.member.email)
     response = RedirectResponse("/login?bye=1", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

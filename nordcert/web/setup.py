@@ -61,6 +61,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     from nordcert.web import (
         account_pages,
         admin,
+        audit_page,
         baseline_benchmark_pages,
         baseline_editor,
         baseline_pages,
@@ -81,7 +82,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     secret = settings.secret_key.get_secret_value() if settings.secret_key else secrets.token_urlsafe(32)
     app.state.web_secret = secret.encode()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (pages, public, intel_pages, account_pages, admin, federation_page, incident_pages,
+    for module in (pages, public, intel_pages, account_pages, admin, audit_page, federation_page, incident_pages,
                    incident_sector_page, crisis_pages, sectormap_pages, sectormap_register, sectormap_risks,
                    baseline_pages, baseline_editor, baseline_benchmark_pages, redteam_pages,
                    redteam_finding_pages):

@@ -7,7 +7,7 @@ import base64
 import httpx
 from sqlalchemy import Engine, select, update
 
-from nordcert.accounts.service import hash_token
+from nordcert.accounts.credentials import hash_token
 from nordcert.accounts.tables import api_tokens
 from nordcert.db import transaction
 from tests.factories import make_member

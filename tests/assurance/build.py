@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, MetaData, Table, delete, func, select, text
 
+from nordcert.accounts import credentials
 from nordcert.accounts import service as accounts
 from nordcert.config import Settings
 from nordcert.db import transaction
@@ -213,7 +214,7 @@ def _users(engine: Engine, settings: Settings, built: Built, peer_token: str | N
                     continue
                 email = f"{role.value.replace('_', '-')}@org{org}.example"
                 accounts.create_user(conn, email=email, organisation=built.org_ids[org], role=role.value)
-                token = accounts.create_token(conn, user=email).token
+                token = credentials.create_token(conn, user=email).token
                 session = sessions.start(conn, accounts.reader_for(conn, email), hours=1)
                 built.users.append(User(who, email, token, session))
 

@@ -23,6 +23,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlalchemy import Engine
 
+from nordcert.accounts import credentials
 from nordcert.accounts import service as accounts
 from nordcert.config import Settings
 from nordcert.db import make_engine, transaction
@@ -50,7 +51,7 @@ class Demo:
         with transaction(self.engine) as conn:
             if not accounts.get_user(conn, user)["active"]:
                 accounts.set_user_active(conn, user, True)
-            return accounts.create_token(conn, user=user).token
+            return credentials.create_token(conn, user=user).token
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from nordcert.accounts import service as accounts
+from nordcert.accounts import credentials
 from nordcert.db import transaction
 from tests.cli.conftest import Cli, count_objects
 from tests.factories import bundle, indicator
@@ -23,7 +23,7 @@ def test_onboarding_a_member(cli: Cli, engine: Engine) -> None:
     token = cli("token", "create", "soc@lille.example").stdout
     assert token.count("\n") == 1 and token.startswith("nct_")
     with transaction(engine, write=False) as conn:
-        assert accounts.authenticate(conn, token.strip()).email == "soc@lille.example"
+        assert credentials.authenticate(conn, token.strip()).email == "soc@lille.example"
     as_json = cli.json("token", "create", "soc@lille.example", "--expires", "30")
     assert as_json["token"].startswith("nct_") and as_json["expires_at"] > 0
     group = cli.json("group", "add", "DK savings banks", "--member", "LILLE")

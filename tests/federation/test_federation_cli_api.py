@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import httpx
 
+from nordcert.accounts import credentials
 from nordcert.accounts import service as accounts
 from nordcert.db import transaction
 from tests.cli.conftest import Cli
@@ -74,8 +75,8 @@ def test_federation_api_is_for_cert_staff(instances: Callable[..., Instance]) ->
     with transaction(dk.engine) as conn:
         accounts.create_organisation(conn, name="CERT DK", short_name="CERT", country="DK", sector_type="cert")
         accounts.create_user(conn, email="staff@cert.dk", organisation="CERT", role="cert_admin")
-        staff = accounts.create_token(conn, user="staff@cert.dk").token
-        member = accounts.create_token(conn, user=analyst).token
+        staff = credentials.create_token(conn, user="staff@cert.dk").token
+        member = credentials.create_token(conn, user=analyst).token
     with httpx.Client(base_url=dk.url + "/api/v1", headers={"Authorization": f"Bearer {staff}"}) as api:
         made = api.post("/federation/peers", json={"name": "se", "url": "http://127.0.0.1:9/taxii2/",
                                                    "instance_name": "nordcert-se", "country": "SE"})

@@ -179,7 +179,7 @@ def test_an_analyst_sees_where_a_federated_object_came_from(triangle: tuple[Inst
     """The objects API shows the provenance: origin instance and organisation, the peer, the path."""
     import httpx
 
-    from nordcert.accounts.service import create_token
+    from nordcert.accounts.credentials import create_token
     dk, no, _se = triangle
     obj = indicator("provenance.example")
     dk.submit(dk.members["DB"], [obj], tlp="amber", group=NORDIC)

@@ -9,7 +9,7 @@ import time
 import httpx
 from sqlalchemy import Engine, update
 
-from nordcert.accounts import service as accounts
+from nordcert.accounts import credentials
 from nordcert.accounts.tables import api_tokens
 from nordcert.db import transaction
 from tests.factories import bundle, indicator, make_member
@@ -20,8 +20,8 @@ def test_a_stuck_read_is_answered_503_and_a_stuck_write_is_not_cut_off(engine: E
     member = make_member(engine)
     target = indicator("192.0.2.99")
     with transaction(engine) as conn:
-        writer = accounts.create_token(conn, user=member.email)  # never used: its first use records that
-        reader_token = accounts.create_token(conn, user=member.email)
+        writer = credentials.create_token(conn, user=member.email)  # never used: its first use records that
+        reader_token = credentials.create_token(conn, user=member.email)
     with serve(request_timeout_seconds=0.5) as url, httpx.Client(base_url=url, timeout=30) as client:
         assert client.post("/api/v1/objects", json=bundle(target),
                            headers={"Authorization": f"Bearer {member.token}"}).status_code == 201

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from nordcert.accounts import service as accounts
+from nordcert.accounts import credentials
 from nordcert.db import transaction
 from nordcert.guard.buckets import Buckets, retry_after
 from tests.factories import make_member
@@ -86,7 +86,7 @@ def test_log_in_attempts_are_limited_per_address(engine: Engine, serve: Serve) -
 def _member_with_password(engine: Engine) -> str:
     member = make_member(engine)
     with transaction(engine) as conn:
-        accounts.set_password(conn, member.email, PASSWORD)
+        credentials.set_password(conn, member.email, PASSWORD)
     return member.email
 
 

@@ -9,6 +9,7 @@ import time
 import httpx
 from sqlalchemy import Engine
 
+from nordcert.accounts import credentials
 from nordcert.accounts import service as accounts
 from nordcert.db import transaction
 from tests.factories import make_member
@@ -50,7 +51,7 @@ def test_a_revoked_token_is_refused_at_once_everywhere(engine: Engine, serve: Se
 def test_an_expired_token_is_refused_from_its_expiry_on(engine: Engine, serve: Serve) -> None:
     member = make_member(engine)
     with transaction(engine) as conn:
-        short = accounts.create_token(conn, user=member.email, expires_days=4.0 / 86_400)  # four seconds
+        short = credentials.create_token(conn, user=member.email, expires_days=4.0 / 86_400)  # four seconds
     with serve() as url, httpx.Client(base_url=url, timeout=30) as client:
         assert set(_surfaces(client, short.token, member.email).values()) <= {200, 304}
         assert short.expires_at is not None

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, insert, select, text
 
+from nordcert.accounts import credentials
 from nordcert.accounts import service as accounts
 from nordcert.accounts.tables import organisations
 from nordcert.config import Settings
@@ -55,7 +56,7 @@ def _restored_store_works(engine: Engine, settings: Settings) -> None:
     """The restored store serves: the demo token authenticates, a lookup finds the demo's mule IBAN through
     the observable index, and new rows get fresh keys (sequences moved past the restored ones)."""
     with transaction(engine) as conn:
-        reader = accounts.authenticate(conn, "demo-alpha-soc")
+        reader = credentials.authenticate(conn, "demo-alpha-soc")
         assert reader.email == "soc@alphabank.example"
         found = observables.lookup(conn, reader, settings, ["203.0.113.77"], subdomains=False, include_stale=True)
         assert found["results"][0]["found"]
@@ -80,7 +81,7 @@ def test_a_backup_restores_onto_the_other_store(new_store: StoreFactory, tmp_pat
     assert (report["from_dialect"], report["to_dialect"]) == (source_kind, target_kind)
     assert restored_data(table_contents(target)) == table_contents(source)
     with transaction(target) as conn:
-        assert accounts.authenticate(conn, "demo-fjord-risk").email == "risk@fjord.example"
+        assert credentials.authenticate(conn, "demo-fjord-risk").email == "risk@fjord.example"
         accounts.create_organisation(conn, name="Across Bank", country="SE", sector_type="bank")
     source.dispose()
     target.dispose()

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+from nordcert.accounts import credentials
 from nordcert.accounts import service as accounts
 from nordcert.db import transaction
 from tests.conftest import chromium_path  # noqa: F401 - re-exported for the page tests
@@ -46,7 +47,7 @@ def world(engine: Engine) -> World:
     with transaction(engine) as conn:
         accounts.create_group(conn, name="DK banks", members=[alpha.org_id, boreal.org_id])
         for m in (alpha, boreal, carol, staff):
-            accounts.set_password(conn, m.email, PASSWORD)
+            credentials.set_password(conn, m.email, PASSWORD)
     return World(refresh(engine, alpha), refresh(engine, boreal), carol, staff)
 
 

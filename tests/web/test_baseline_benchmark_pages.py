@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import Engine
 
-from nordcert.accounts import service as accounts
+from nordcert.accounts import credentials
 from nordcert.baseline.feedback import feedback_view
 from nordcert.db import transaction
 from tests.baseline.test_benchmark import Forum, build_forum
@@ -24,7 +24,7 @@ from tests.web.conftest import PASSWORD, log_in, screenshot
 def _with_passwords(engine: Engine, forum: Forum) -> Forum:
     with transaction(engine) as conn:
         for m in (forum.admin, forum.fsa, *forum.members.values(), *forum.readers.values()):
-            accounts.set_password(conn, m.email, PASSWORD)
+            credentials.set_password(conn, m.email, PASSWORD)
     return forum
 
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from nordcert.accounts import service as accounts
+from nordcert.accounts import credentials
 from nordcert.baseline import answers, campaigns
 from nordcert.baseline.catalogue import load_shipped
 from nordcert.clock import now
@@ -40,7 +40,7 @@ def forum(engine: Engine) -> World:
     )
     with transaction(engine) as conn:
         for m in (w.admin, w.alpha, w.alpha_analyst, w.alpha_reader, w.boreal, w.payco, w.fsa):
-            accounts.set_password(conn, m.email, PASSWORD)
+            credentials.set_password(conn, m.email, PASSWORD)
     return w
 
 

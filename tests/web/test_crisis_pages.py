@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
-from nordcert.accounts import service as accounts
+from nordcert.accounts import credentials
 from nordcert.crisis import followup, service, status
 from nordcert.crisis.tables import crises, crisis_status_reports
 from nordcert.db import transaction
@@ -39,7 +39,7 @@ class Forum:
 
 def _with_password(member: Member, engine: Engine) -> Member:
     with transaction(engine) as conn:
-        accounts.set_password(conn, member.email, PASSWORD)
+        credentials.set_password(conn, member.email, PASSWORD)
     return member
 
 

@@ -76,7 +76,7 @@ def test_every_demo_page_answers_within_budget(demo: tuple[str, dict[str, str]])
             "/", "/?by=type", "/search", "/search?q=phishing", "/search?q=NO2258280258220", "/search?type=report&tlp=green",
             "/search?label=money-mule", "/submit", "/profile", "/advisories", f"/objects/{ids['indicator']}",
             f"/objects/{ids['report']}", f"/objects/{ids['attack-pattern']}"],
-        "admin@nfcert.example": ["/", "/?by=type", "/admin", "/search?q=203.0.113.77", f"/objects/{ids['indicator']}"],
+        "admin@nfcert.example": ["/", "/?by=type", "/admin", "/admin/audit", "/admin/audit?action=login.", "/search?q=203.0.113.77", f"/objects/{ids['indicator']}"],
         "soc@fennica.example": ["/", "/submit", f"/objects/{ids['indicator']}"],
         "risk@alphabank.example": [
             "/baseline", f"/baseline/campaigns/{ids['open']}", f"/baseline/campaigns/{ids['closed']}",

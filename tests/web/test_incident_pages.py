@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import Engine, func, select
 
-from nordcert.accounts import service as accounts
+from nordcert.accounts import credentials
 from nordcert.db import transaction
 from nordcert.incidents.tables import incident_reports, incidents
 from nordcert.web.incident_pages import countdown, span
@@ -26,7 +26,7 @@ CPH = ZoneInfo("Europe/Copenhagen")
 def _member(engine: Engine, world: World, role: str) -> Member:
     member = make_member(engine, org=world.alpha.org_name, role=role)
     with transaction(engine) as conn:
-        accounts.set_password(conn, member.email, PASSWORD)
+        credentials.set_password(conn, member.email, PASSWORD)
     return member
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
-from nordcert.accounts import service as accounts
+from nordcert.accounts import credentials
 from nordcert.db import transaction
 from nordcert.incidents.classify import CRITERIA
 from nordcert.intel.tables import stix_objects
@@ -36,7 +36,7 @@ def _authority(engine: Engine, role: str = "risk_officer", *, org: str | None = 
     else:
         member = make_member(engine, org=org, role=role)
     with transaction(engine) as conn:
-        accounts.set_password(conn, member.email, PASSWORD)
+        credentials.set_password(conn, member.email, PASSWORD)
     return member
 
 
@@ -154,7 +154,7 @@ def test_staff_and_an_authority_see_the_counts_and_charts_members_are_refused(
     # Members, a bank's risk officer and an authority's analyst are told the page does not exist.
     bank_officer = make_member(engine, org=world.alpha.org_name, role="risk_officer")
     with transaction(engine) as conn:
-        accounts.set_password(conn, bank_officer.email, PASSWORD)
+        credentials.set_password(conn, bank_officer.email, PASSWORD)
     for member in (world.alpha, bank_officer, _authority(engine, "analyst", org=authority.org_name)):
         log_in(http, member.email)
         refused = http.get("/incidents/sector", headers={"Accept": "text/html"})
@@ -209,7 +209,7 @@ def test_a_member_shares_a_summary_from_the_incident_page(http: httpx.Client, wo
     assert _share_as_outsider(http, major).status_code == 404
     reader = make_member(engine, org=world.alpha.org_name, role="reader")
     with transaction(engine) as conn:
-        accounts.set_password(conn, reader.email, PASSWORD)
+        credentials.set_password(conn, reader.email, PASSWORD)
     log_in(http, reader.email)
     as_reader = http.get(f"/incidents/{major}").text
     assert 'id="share-form"' not in as_reader and f'href="/objects/{summary_id}"' in as_reader

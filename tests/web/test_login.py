@@ -9,6 +9,7 @@ import sys
 import httpx
 from sqlalchemy import Engine, update
 
+from nordcert.accounts import credentials
 from nordcert.accounts import service as accounts
 from nordcert.accounts.tables import login_failures
 from nordcert.config import Settings
@@ -74,7 +75,7 @@ def test_next_never_leaves_the_site(http: httpx.Client, world: World) -> None:
 def test_password_rules(engine: Engine, world: World) -> None:
     with transaction(engine) as conn:
         try:
-            accounts.set_password(conn, world.alpha.email, "short")
+            credentials.set_password(conn, world.alpha.email, "short")
         except accounts.Invalid as exc:
             assert "at least 12" in exc.message
         else:

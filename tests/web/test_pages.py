@@ -121,10 +121,10 @@ def test_actions_on_an_object(http: httpx.Client, world: World, engine: Engine, 
 
 def test_readers_do_not_submit_and_only_staff_administer(http: httpx.Client, world: World, engine: Engine) -> None:
     reader = make_member(engine, role="reader")
-    from nordcert.accounts import service as accounts
+    from nordcert.accounts import credentials
 
     with transaction(engine) as conn:
-        accounts.set_password(conn, reader.email, PASSWORD)
+        credentials.set_password(conn, reader.email, PASSWORD)
     log_in(http, reader.email)
     assert "does not submit" in http.get("/submit").text
     assert http.get("/admin", headers={"Accept": "text/html"}).status_code == 404

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine
 
 from nordcert import clock
-from nordcert.accounts import service as accounts
+from nordcert.accounts import credentials
 from nordcert.db import transaction
 from nordcert.redteam import findings, remediation
 from tests.factories import make_member
@@ -39,7 +39,7 @@ def people(engine: Engine) -> World:
     )
     with transaction(engine) as conn:
         for m in w.everyone().values():
-            accounts.set_password(conn, m.email, PASSWORD)
+            credentials.set_password(conn, m.email, PASSWORD)
     return w
 
 

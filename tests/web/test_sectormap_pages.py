@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from nordcert.accounts import service as accounts
+from nordcert.accounts import credentials
 from nordcert.db import transaction
 from nordcert.sectormap import registry, risks, shared, survey
 from tests.factories import Member, make_member
@@ -26,7 +26,7 @@ from tests.web.conftest import PASSWORD, csrf_of, log_in, screenshot
 def _with_password(engine: Engine, *members: Member) -> None:
     with transaction(engine) as conn:
         for m in members:
-            accounts.set_password(conn, m.email, PASSWORD)
+            credentials.set_password(conn, m.email, PASSWORD)
 
 
 @pytest.fixture
