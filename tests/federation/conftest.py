@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 
 from nordcert.accounts import service as accounts
+from nordcert.audit import buffered
 from nordcert.config import Settings
 from nordcert.db import make_engine, migrate, transaction
 from nordcert.federation import peers
@@ -100,6 +101,7 @@ def instances(tmp_path: Path) -> Iterator[Callable[..., Instance]]:
                 settings = settings.model_copy(update=overrides)
             engine = make_engine(settings)
             stack.callback(engine.dispose)
+            stack.callback(buffered.flush, engine)  # queued audit events first, while the engine is whole
             migrate(engine)
             inst = Instance(name, country, settings, engine)
             if serve:
