@@ -122,3 +122,28 @@ def test_objects_with_rows_in_other_tables_are_written_in_order(engine: Engine, 
     assert len(stored["stix_objects"]) == 611
     with transaction(engine, write=False) as conn:
         assert conn.execute(select(func.count()).select_from(sighting_index)).scalar_one() == 10
+
+
+def test_strings_reach_the_store_exactly_as_written_directly(engine: Engine, settings: Settings,
+                                                             sub: Submission) -> None:
+    """Staged chunks (TEMP tables, moved by a trigger in another thread) keep every value exactly: quotes,
+    backslashes, escapes, NUL, text outside the BMP, long strings and big integers."""
+    objects = _objects(700, "7")
+    tricky = ['say "hi"\\n', "\\u0041 is not A", "Ørsted 🏦 中文", "tab\there", "x" * 5000, "nul \x00 inside"]
+    for i, obj in enumerate(objects[:690]):
+        text = tricky[i % len(tricky)]
+        obj["name"] = text
+        obj["description"] = text[::-1]
+        obj["labels"] = [text[:250]]
+        obj["x_big"] = 2**62 + i
+    chunked = settings.model_copy(update={"ingest_chunk_size": _OVERLAP_CHUNK})
+    assert _run(engine, objects, sub, chunked).created == 700
+    after_list = _snapshot(engine)
+    with transaction(engine) as conn:
+        for table in (object_labels, observables, stix_objects):
+            conn.execute(table.delete())
+    _run(engine, iter(objects), sub, chunked)
+    assert _snapshot(engine) == after_list
+    with transaction(engine, write=False) as conn:
+        stored = set(conn.execute(select(stix_objects.c.name)).scalars())
+    assert set(tricky) <= stored
