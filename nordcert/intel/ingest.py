@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy.exc import DBAPIError
 
 from nordcert.accounts import service as accounts
 from nordcert.clock import now_us
@@ -372,7 +373,7 @@ class _Writer:
                 latest[c.stix_id] = (c.modified, row)
             rows.append(row)
             for label in c.obj.get("labels", ()):
-                labels.append((row, label[:250]))
+                labels.append((row, self._text(label[:250])))
         if (self.strict and self.problems.count) or not rows:
             return
         assert self.clock is not None
@@ -435,6 +436,9 @@ class _Writer:
 
     def _insert_tuples(self, table: Table, rows: list[tuple[Any, ...]]) -> None:
         """As :meth:`_insert_many`, of rows already in the table's column order."""
+        if self.pg:
+            self._copy(table, rows)
+            return
         sql = self._insert_sql.get(table.name)
         if sql is None:
             mark = "%s" if self.pg else "?"
@@ -442,6 +446,28 @@ class _Writer:
             sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(mark for _ in names)})"  # nosec B608 # the schema's names and the dialect's placeholders; values are bound
             self._insert_sql[table.name] = sql
         self.conn.exec_driver_sql(sql, rows)
+
+    def _text(self, value: str) -> str:
+        """A string for a searchable column: PostgreSQL's text holds no NUL, so it is left out there (the
+        body keeps the value exactly, escaped as JSON)."""
+        return value.replace("\x00", "") if self.pg and "\x00" in value else value
+
+    def _copy(self, table: Table, rows: list[tuple[Any, ...]]) -> None:
+        """PostgreSQL: the rows through ``COPY … FROM STDIN``, each row encoded by psycopg's C code. A
+        pipelined ``executemany`` dumps and prepares every row in Python (about 50 µs an object)."""
+        sql = self._insert_sql.get(table.name)
+        if sql is None:
+            sql = f"COPY {table.name} ({', '.join(col.name for col in table.columns)}) FROM STDIN"
+            self._insert_sql[table.name] = sql
+        dbapi_conn: Any = self.conn.connection.dbapi_connection  # a psycopg connection
+        dialect = self.conn.dialect
+        try:
+            with dbapi_conn.cursor() as cur, cur.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except dialect.loaded_dbapi.Error as exc:
+            # As SQLAlchemy raises a driver's error on its own connection (IntegrityError, DataError, …).
+            raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
 
     def _row(self, c: Checked, creator_org_id: int | None) -> dict[str, Any]:
         obj = c.obj
@@ -473,8 +499,8 @@ class _Writer:
             "group_id": group_id,
             "anonymous": self._anonymous,
             "has_recipients": has_recipients,
-            "name": name if isinstance(name, str) else None,
-            "description": desc if isinstance(desc, str) else None,
+            "name": self._text(name) if isinstance(name, str) else None,
+            "description": self._text(desc) if isinstance(desc, str) else None,
             "body": orjson.dumps(obj).decode(),
         }
         if c.type == "sighting":

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import Engine, Table, func, select
 from sqlalchemy.exc import IntegrityError
@@ -126,8 +127,8 @@ def test_objects_with_rows_in_other_tables_are_written_in_order(engine: Engine, 
 
 def test_strings_reach_the_store_exactly_as_written_directly(engine: Engine, settings: Settings,
                                                              sub: Submission) -> None:
-    """Staged chunks (TEMP tables, moved by a trigger in another thread) keep every value exactly: quotes,
-    backslashes, escapes, NUL, text outside the BMP, long strings and big integers."""
+    """Staged chunks (TEMP tables, moved by a trigger in another thread; COPY on PostgreSQL) keep every
+    value exactly: quotes, backslashes, escapes, NUL, text outside the BMP, long strings and big integers."""
     objects = _objects(700, "7")
     tricky = ['say "hi"\\n', "\\u0041 is not A", "Ørsted 🏦 中文", "tab\there", "x" * 5000, "nul \x00 inside"]
     for i, obj in enumerate(objects[:690]):
@@ -146,4 +147,7 @@ def test_strings_reach_the_store_exactly_as_written_directly(engine: Engine, set
     assert _snapshot(engine) == after_list
     with transaction(engine, write=False) as conn:
         stored = set(conn.execute(select(stix_objects.c.name)).scalars())
-    assert set(tricky) <= stored
+        bodies = {orjson.loads(b)["name"] for b in conn.execute(select(stix_objects.c.body)).scalars()}
+    searchable = {t.replace("\x00", "") for t in tricky} if is_postgres(engine) else set(tricky)
+    assert searchable <= stored  # PostgreSQL's text holds no NUL: the searchable columns leave it out
+    assert set(tricky) <= bodies  # the objects keep every value exactly
