@@ -25,7 +25,8 @@ from nordcert.accounts import credentials
 from nordcert.accounts import service as accounts
 from nordcert.db import transaction
 from nordcert.demo.values import iban, p2pkh
-from nordcert.intel.ingest import Submission, ingest
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import Submission
 from nordcert.sharing.tlp import Tlp
 from nordcert.taxii import collections
 

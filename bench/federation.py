@@ -48,7 +48,8 @@ from nordcert.db import transaction
 from nordcert.federation import peers
 from nordcert.federation.sync import sync_peer
 from nordcert.federation.tables import object_provenance
-from nordcert.intel.ingest import Submission, ingest
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import Submission
 from nordcert.intel.tables import object_labels, stix_objects
 from nordcert.observables.tables import observables
 from nordcert.sharing.tlp import Tlp

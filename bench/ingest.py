@@ -49,7 +49,8 @@ from sqlalchemy import insert, text
 from nordcert.config import Settings
 from nordcert.db import transaction
 from nordcert.intel.bundle import iter_objects_from_file
-from nordcert.intel.ingest import Submission, ingest
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import Submission
 from nordcert.intel.tables import object_labels, stix_objects
 from nordcert.observables.tables import observables
 from nordcert.sharing.tlp import Tlp

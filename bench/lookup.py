@@ -64,7 +64,8 @@ from nordcert.accounts import service as accounts
 from nordcert.config import Settings
 from nordcert.db import make_engine, migrate, transaction
 from nordcert.demo.values import iban, p2pkh
-from nordcert.intel.ingest import Submission, ingest
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import Submission
 from nordcert.observables.kinds import Kind
 from nordcert.privacy import keys as sector_keys
 from nordcert.privacy.blinding import SectorKey, blind_normalised

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy import BigInteger, Connection, Engine, Integer, MetaData, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.pool import QueuePool
 
 from nordcert.config import Settings
@@ -84,6 +85,13 @@ def _configure_sqlite(engine: Engine, synchronous: str, mmap_size: int = 0) -> N
 
 def is_postgres(conn: Connection | Engine) -> bool:
     return conn.dialect.name == "postgresql"
+
+
+def driver_error(conn: Connection, statement: str, exc: Exception) -> StatementError:
+    """A driver's error raised on ``conn``'s DBAPI connection directly (a COPY, a worker thread's
+    statement), as SQLAlchemy would raise it on its own: IntegrityError, DataError, OperationalError, …"""
+    dialect = conn.dialect
+    return DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect)
 
 
 @contextmanager

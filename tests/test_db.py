@@ -61,7 +61,7 @@ def test_concurrent_writers_get_strictly_increasing_date_added(engine: Engine, s
 
     def write(i: int) -> None:
         try:
-            from nordcert.intel.ingest import submission_for
+            from nordcert.intel.submission import submission_for
 
             for _ in range(5):
                 with transaction(engine) as conn:

@@ -15,7 +15,7 @@ from nordcert.db import transaction
 from nordcert.errors import Invalid
 from nordcert.formats import imports
 from nordcert.formats.csv_import import Mapping
-from nordcert.intel.ingest import submission_for
+from nordcert.intel.submission import submission_for
 
 
 def register(app: typer.Typer) -> None:

@@ -25,8 +25,9 @@ from nordcert.demo import baseline, privacy, redteam, resilience, sectormap
 from nordcert.demo.values import iban, p2pkh
 from nordcert.errors import Invalid, NotFound
 from nordcert.intel.bundle import iter_objects_from_file
-from nordcert.intel.ingest import ingest, submission_for
+from nordcert.intel.ingest import ingest
 from nordcert.intel.service import count_visible
+from nordcert.intel.submission import submission_for
 from nordcert.observables import warninglist_store
 from nordcert.observables.kinds import Kind, ObservableError, normalise
 from nordcert.observables.sightings import record_sighting

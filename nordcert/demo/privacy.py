@@ -28,7 +28,8 @@ from sqlalchemy import Connection
 from nordcert.accounts import service as accounts
 from nordcert.config import Settings
 from nordcert.demo.values import iban
-from nordcert.intel.ingest import ingest, submission_for
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import submission_for
 from nordcert.privacy import keys
 from nordcert.privacy.blind_bundle import Mode, blind_objects
 from nordcert.privacy.blinding import Keyring, new_key

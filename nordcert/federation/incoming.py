@@ -31,7 +31,8 @@ from nordcert.federation.peers import Peer
 from nordcert.federation.tables import federation_peers as fp
 from nordcert.federation.tables import object_provenance, remote_organisations
 from nordcert.federation.wire import Provenance, WireError, detach
-from nordcert.intel.ingest import IngestResult, Submission, ingest
+from nordcert.intel.ingest import IngestResult, ingest
+from nordcert.intel.submission import Submission
 from nordcert.sharing.tlp import MARKING_TLP, TLP2_EXTENSION_ID, Tlp, tlp_of_markings
 
 _PUBLIC = frozenset({*MARKING_TLP, TLP2_EXTENSION_ID})

@@ -26,7 +26,8 @@ from sqlalchemy import Connection
 from nordcert.config import Settings
 from nordcert.errors import Invalid
 from nordcert.intel.bundle import iter_objects_from_file
-from nordcert.intel.ingest import IngestResult, Submission, ingest
+from nordcert.intel.ingest import IngestResult, ingest
+from nordcert.intel.submission import Submission
 
 FORMATS = ("stix", "misp", "csv")
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt")

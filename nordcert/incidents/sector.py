@@ -26,7 +26,8 @@ from nordcert.errors import Forbidden, Invalid
 from nordcert.incidents.service import _load, _require_writer
 from nordcert.incidents.tables import incident_intel_links, incident_reports, incidents
 from nordcert.intel import service as intel
-from nordcert.intel.ingest import ingest, submission_for
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import submission_for
 from nordcert.intel.tables import object_labels, object_recipients, stix_objects
 from nordcert.intel.validate import format_timestamp
 from nordcert.sharing import policy

@@ -22,7 +22,8 @@ from concurrent.futures import wait as wait_for
 from typing import Any
 
 from sqlalchemy import Connection, Table
-from sqlalchemy.exc import DBAPIError
+
+from nordcert.db import driver_error
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
@@ -96,12 +97,8 @@ class Stager:
             return
         try:
             pending.result()
-        except Exception as exc:
-            dialect = self.conn.dialect
-            if not isinstance(exc, dialect.loaded_dbapi.Error):
-                raise
-            # As SQLAlchemy raises a driver's error on its own connection (IntegrityError, OperationalError, …).
-            raise DBAPIError.instance(self._move, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+        except self.conn.dialect.loaded_dbapi.Error as exc:
+            raise driver_error(self.conn, self._move, exc) from exc
 
     def abandon(self) -> None:
         """Wait for a move in progress, whatever its outcome (the caller is failing and rolls back)."""

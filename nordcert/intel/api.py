@@ -13,8 +13,9 @@ from nordcert.deps import CurrentReader, OptionalReader, ReadConn, SettingsDep, 
 from nordcert.errors import Invalid
 from nordcert.intel import service
 from nordcert.intel.bundle import objects_from_bytes
-from nordcert.intel.ingest import ingest, submission_for
+from nordcert.intel.ingest import ingest
 from nordcert.intel.schemas import IngestSummary, ObjectOut, ObjectPage, VersionsOut
+from nordcert.intel.submission import submission_for
 from nordcert.intel.validate import ObjectError, timestamp_us
 from nordcert.sharing.policy import Reader
 from nordcert.sharing.tlp import Tlp

@@ -1,7 +1,7 @@
 """Bulk ingest of STIX 2.1 objects: validate, version, share, write, all or nothing.
 
 A batch is streamed in chunks: each chunk is validated, checked against the versions already
-stored with one query, and written with one executemany per table. The whole batch is one
+stored with one query, and written with one bulk insert per table (nordcert.intel._bulk). The whole batch is one
 transaction, so one invalid object anywhere rejects it with every problem listed by
 (index, id, reason) and nothing is stored.
 """
@@ -15,15 +15,15 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, bindparam, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, bindparam, select, update
 
-from nordcert.accounts import service as accounts
 from nordcert.clock import now_us
 from nordcert.config import Settings
 from nordcert.db import in_values, is_postgres, values_param
-from nordcert.errors import Forbidden, Invalid
+from nordcert.errors import Invalid
+from nordcert.intel._bulk import BulkInsert
 from nordcert.intel._stage import Stager
+from nordcert.intel.submission import Submission
 from nordcert.intel.tables import ingest_clock, object_labels, object_recipients, stix_objects
 from nordcert.intel.validate import FRAUD_SCO_TYPES, Checked, ObjectError, check_object
 from nordcert.observables import index as observable_index
@@ -34,7 +34,6 @@ from nordcert.observables.tables import sighting_index
 from nordcert.observables.warninglist_store import current_check
 from nordcert.privacy.personal import PersonalDataRules, minimise, personal_kinds
 from nordcert.privacy.tables import personal_data
-from nordcert.sharing.policy import Reader, Role
 from nordcert.sharing.tlp import MARKING_TLP, TLP2_EXTENSION_ID, Tlp, tlp_of_markings, with_tlp_marking
 
 _WELL_KNOWN_CLEAR = frozenset({*MARKING_TLP, TLP2_EXTENSION_ID})
@@ -45,67 +44,6 @@ _tlp_of_refs = lru_cache(maxsize=1024)(tlp_of_markings)
 _OVERLAP_CHUNK = 200
 #: The tables whose rows are written while the next chunk is validated, parents first.
 _STAGED = (stix_objects, observables_table, object_labels)
-
-
-@dataclass(frozen=True)
-class Submission:
-    """Who submits, and the sharing the submission asks for."""
-
-    creator_org_id: int | None
-    submitted_by: int | None
-    tlp: Tlp | None = None
-    group_id: int | None = None
-    recipients: frozenset[int] = frozenset()
-    anonymous: bool = False
-    is_cert_staff: bool = False
-    #: The legal basis (a key of ``Settings.legal_bases``) of the personal data submitted; None: the default.
-    legal_basis: str | None = None
-
-    def effective_tlp(self, marked: Tlp | None, default: Tlp) -> Tlp:
-        """Strictest of the object's marking and the submission's TLP: sharing only ever tightens.
-
-        A sharing group implies at least AMBER, named recipients imply RED.
-        """
-        given = [t for t in (marked, self.tlp) if t is not None]
-        tlp = max(given) if given else default
-        if self.group_id is not None:
-            tlp = max(tlp, Tlp.AMBER)
-        if self.recipients:
-            tlp = Tlp.RED
-        return tlp
-
-
-def submission_for(
-    conn: Connection,
-    reader: Reader,
-    *,
-    tlp: str | None = None,
-    group: str | int | None = None,
-    recipients: Iterable[str | int] = (),
-    anonymous: bool = False,
-    legal_basis: str | None = None,
-) -> Submission:
-    """Check that ``reader`` may submit with this sharing and resolve the names it uses (the legal
-    basis is checked against the settings when the objects are ingested)."""
-    if reader.role not in (Role.ANALYST, Role.CERT_ADMIN):
-        raise Forbidden(f"role {reader.role.value} may not submit intel (analyst or cert_admin needed)")
-    group_id = None
-    if group is not None:
-        g = accounts.get_group(conn, group)
-        if not reader.is_cert_staff and g["id"] not in reader.group_ids:
-            raise Forbidden(f"your organisation is not a member of the sharing group {g['name']!r}")
-        group_id = g["id"]
-    recipient_ids = frozenset(accounts.get_organisation(conn, r)["id"] for r in recipients)
-    return Submission(
-        creator_org_id=reader.organisation_id,
-        submitted_by=reader.user_id,
-        tlp=Tlp.parse(tlp) if tlp else None,
-        group_id=group_id,
-        recipients=recipient_ids,
-        anonymous=anonymous,
-        is_cert_staff=reader.is_cert_staff,
-        legal_basis=legal_basis or None,
-    )
 
 
 @dataclass
@@ -291,7 +229,7 @@ class _Writer:
         self._yes: bool | int = True if self.pg else 1
         self._no: bool | int = False if self.pg else 0
         self._anonymous = self._yes if sub.anonymous else self._no
-        self._insert_sql: dict[str, str] = {}
+        self._bulk = BulkInsert(conn)
         self._stager = Stager(conn, _STAGED) if overlap else None
         self._sharing: dict[Tlp | None, tuple[Tlp, int | None, bool | int]] = {}
         # The ids of a chunk travel as one parameter (an array, or JSON for SQLite), not thousands.
@@ -417,57 +355,22 @@ class _Writer:
                                 object_labels.name: unique_labels})
             return
         # Parents first: the index rows refer to the objects' rows.
-        self._insert_many(stix_objects, rows)
+        self._bulk.rows(stix_objects, rows)
         if indexed:
-            self._insert_many(observables_table, indexed)
+            self._bulk.rows(observables_table, indexed)
         if sighted:
-            self._insert_many(sighting_index, sighted)
+            self._bulk.rows(sighting_index, sighted)
         if unique_labels:
-            self._insert_tuples(object_labels, unique_labels)
+            self._bulk.tuples(object_labels, unique_labels)
         if personal_rows:
-            self._insert_many(personal_data, personal_rows)
+            self._bulk.rows(personal_data, personal_rows)
         if named:
-            self._insert_many(object_recipients, named)
-
-    def _insert_many(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        """One DBAPI executemany of plain tuples: the bulk path without per-row SQLAlchemy processing."""
-        row_values = itemgetter(*(col.name for col in table.columns))
-        self._insert_tuples(table, [row_values(r) for r in rows])
-
-    def _insert_tuples(self, table: Table, rows: list[tuple[Any, ...]]) -> None:
-        """As :meth:`_insert_many`, of rows already in the table's column order."""
-        if self.pg:
-            self._copy(table, rows)
-            return
-        sql = self._insert_sql.get(table.name)
-        if sql is None:
-            mark = "%s" if self.pg else "?"
-            names = [col.name for col in table.columns]
-            sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(mark for _ in names)})"  # nosec B608 # the schema's names and the dialect's placeholders; values are bound
-            self._insert_sql[table.name] = sql
-        self.conn.exec_driver_sql(sql, rows)
+            self._bulk.rows(object_recipients, named)
 
     def _text(self, value: str) -> str:
         """A string for a searchable column: PostgreSQL's text holds no NUL, so it is left out there (the
         body keeps the value exactly, escaped as JSON)."""
         return value.replace("\x00", "") if self.pg and "\x00" in value else value
-
-    def _copy(self, table: Table, rows: list[tuple[Any, ...]]) -> None:
-        """PostgreSQL: the rows through ``COPY … FROM STDIN``, each row encoded by psycopg's C code. A
-        pipelined ``executemany`` dumps and prepares every row in Python (about 50 µs an object)."""
-        sql = self._insert_sql.get(table.name)
-        if sql is None:
-            sql = f"COPY {table.name} ({', '.join(col.name for col in table.columns)}) FROM STDIN"
-            self._insert_sql[table.name] = sql
-        dbapi_conn: Any = self.conn.connection.dbapi_connection  # a psycopg connection
-        dialect = self.conn.dialect
-        try:
-            with dbapi_conn.cursor() as cur, cur.copy(sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        except dialect.loaded_dbapi.Error as exc:
-            # As SQLAlchemy raises a driver's error on its own connection (IntegrityError, DataError, …).
-            raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
 
     def _row(self, c: Checked, creator_org_id: int | None) -> dict[str, Any]:
         obj = c.obj

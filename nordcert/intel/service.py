@@ -17,7 +17,8 @@ from nordcert.config import Settings
 from nordcert.errors import Forbidden, Invalid, NotFound
 from nordcert.federation.tables import federation_peers
 from nordcert.federation.tables import object_provenance as _prov
-from nordcert.intel.ingest import Submission, ingest
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import Submission
 from nordcert.intel.tables import object_labels, object_recipients, stix_objects
 from nordcert.intel.validate import ObjectError, format_timestamp, timestamp_us
 from nordcert.sharing import policy

@@ -20,7 +20,8 @@ from nordcert.accounts.tables import organisations
 from nordcert.clock import now_us
 from nordcert.config import Settings
 from nordcert.errors import Forbidden, Invalid
-from nordcert.intel.ingest import Submission, ingest
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import Submission
 from nordcert.intel.tables import object_recipients
 from nordcert.intel.validate import ObjectError, format_timestamp, timestamp_us
 from nordcert.observables.hits import SightingRow, latest_visible, sightings_for

@@ -24,7 +24,8 @@ from nordcert.clock import now_us
 from nordcert.config import Settings
 from nordcert.db import transaction
 from nordcert.errors import Invalid, NordcertError
-from nordcert.intel.ingest import ingest, submission_for
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import submission_for
 from nordcert.intel.tables import object_recipients, stix_objects
 from nordcert.intel.validate import format_timestamp
 from nordcert.sharing import policy

@@ -28,8 +28,9 @@ from nordcert.errors import Forbidden, Invalid, NordcertError, NotFound
 from nordcert.federation.incoming import note_received, receive
 from nordcert.federation.outgoing import wire_bodies
 from nordcert.federation.peers import peer_of_organisation
-from nordcert.intel.ingest import Submission, ingest, submission_for
+from nordcert.intel.ingest import ingest
 from nordcert.intel.purge import delete_versions
+from nordcert.intel.submission import Submission, submission_for
 from nordcert.intel.tables import object_recipients, stix_objects
 from nordcert.intel.validate import ObjectError, format_timestamp, timestamp_us
 from nordcert.sharing import policy

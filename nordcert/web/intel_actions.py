@@ -18,7 +18,8 @@ from nordcert.clock import now_us
 from nordcert.config import Settings
 from nordcert.errors import Forbidden, Invalid
 from nordcert.formats.csv_import import pattern_for
-from nordcert.intel.ingest import ingest, submission_for
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import submission_for
 from nordcert.intel.tables import stix_objects
 from nordcert.intel.validate import format_timestamp
 from nordcert.observables.hits import latest_visible

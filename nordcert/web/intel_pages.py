@@ -19,7 +19,7 @@ from nordcert.deps import ReadConn
 from nordcert.errors import Forbidden, Invalid, NordcertError, NotFound
 from nordcert.formats.imports import FORMATS, detect_format, run_import
 from nordcert.intel import service as intel
-from nordcert.intel.ingest import submission_for
+from nordcert.intel.submission import submission_for
 from nordcert.intel.validate import ObjectError, timestamp_us
 from nordcert.observables import service as observables
 from nordcert.observables import sightings

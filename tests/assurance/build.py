@@ -18,7 +18,8 @@ from nordcert.accounts import service as accounts
 from nordcert.config import Settings
 from nordcert.db import transaction
 from nordcert.federation import peers
-from nordcert.intel.ingest import Submission, ingest
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import Submission
 from nordcert.sharing.policy import Role
 from nordcert.taxii import collections
 from nordcert.web import sessions

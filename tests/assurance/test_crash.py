@@ -40,7 +40,8 @@ import pytest
 from nordcert.accounts import service as accounts
 from nordcert.db import transaction
 from nordcert.formats import imports
-from nordcert.intel.ingest import ingest, submission_for
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import submission_for
 from nordcert.observables.reindex import rebuild
 from tests.assurance.crash_data import Batch, Intel
 from tests.assurance.crash_procs import (

@@ -15,7 +15,8 @@ from sqlalchemy import Engine, select
 from nordcert.accounts import service as accounts
 from nordcert.config import Settings
 from nordcert.db import transaction
-from nordcert.intel.ingest import ingest, submission_for
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import submission_for
 from nordcert.observables.tables import observables
 from tests.factories import Member, indicator, make_member
 

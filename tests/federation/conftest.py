@@ -18,7 +18,8 @@ from nordcert.audit import buffered
 from nordcert.config import Settings
 from nordcert.db import make_engine, migrate, transaction
 from nordcert.federation import peers
-from nordcert.intel.ingest import ingest, submission_for
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import submission_for
 from nordcert.intel.tables import stix_objects
 from tests.conftest import POSTGRES_URL, _pg_url_with_schema
 from tests.server import running_server

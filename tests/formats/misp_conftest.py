@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from nordcert.config import Settings
 from nordcert.db import transaction
 from nordcert.formats.imports import run_import
-from nordcert.intel.ingest import submission_for
+from nordcert.intel.submission import submission_for
 from tests.factories import Member
 
 DATA = Path(__file__).resolve().parent.parent / "data"

@@ -39,7 +39,8 @@ from nordcert.formats.export import (
     write_rpz,
 )
 from nordcert.intel import service as intel
-from nordcert.intel.ingest import ingest, submission_for
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import submission_for
 from nordcert.intel.tables import stix_objects
 from nordcert.observables import warninglist_store
 from nordcert.observables.tables import observables

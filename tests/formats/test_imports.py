@@ -20,7 +20,7 @@ from nordcert.db import transaction
 from nordcert.errors import Invalid
 from nordcert.formats.csv_import import Mapping, pattern_for
 from nordcert.formats.imports import Report, detect_format, run_import
-from nordcert.intel.ingest import submission_for
+from nordcert.intel.submission import submission_for
 from nordcert.intel.tables import stix_objects
 from nordcert.observables import service as observables
 from nordcert.observables.kinds import Kind

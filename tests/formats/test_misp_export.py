@@ -21,7 +21,8 @@ from nordcert.config import Settings
 from nordcert.db import transaction
 from nordcert.formats import misp_export
 from nordcert.formats.misp_import import tlp_of_tags
-from nordcert.intel.ingest import ingest, submission_for
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import submission_for
 from nordcert.sharing.tlp import Tlp
 from tests.factories import make_member, refresh
 from tests.formats.misp_conftest import DATA, FEED, FEED_EVENTS, PYMISP_EVENTS, event_of, import_file

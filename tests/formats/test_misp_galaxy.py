@@ -15,7 +15,7 @@ from nordcert.config import Settings
 from nordcert.db import transaction
 from nordcert.errors import Invalid
 from nordcert.formats.imports import detect_format, run_import
-from nordcert.intel.ingest import submission_for
+from nordcert.intel.submission import submission_for
 from nordcert.intel.tables import stix_objects
 from tests.factories import make_member
 

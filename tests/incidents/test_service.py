@@ -14,7 +14,8 @@ from nordcert.db import transaction
 from nordcert.errors import Conflict, Forbidden, Invalid, NotFound
 from nordcert.incidents import service
 from nordcert.incidents.tables import incident_intel_links, incident_reports, incidents
-from nordcert.intel.ingest import ingest, submission_for
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import submission_for
 from nordcert.sharing.policy import Reader
 from tests.factories import Member, indicator, make_member
 from tests.incidents import helpers

@@ -21,7 +21,8 @@ from nordcert.config import Settings
 from nordcert.db import transaction
 from nordcert.errors import Forbidden, Invalid, NotFound
 from nordcert.intel.bundle import iter_objects_from_file, objects_from_bytes
-from nordcert.intel.ingest import IngestResult, Submission, ingest, submission_for
+from nordcert.intel.ingest import IngestResult, ingest
+from nordcert.intel.submission import Submission, submission_for
 from nordcert.intel.tables import ingest_clock, object_labels, object_recipients, stix_objects
 from nordcert.sharing.tlp import TLP1_MARKING_IDS, TLP2_MARKING_IDS, Tlp
 from tests.factories import Member, bundle, indicator, make_member, refresh, stix_id

@@ -10,7 +10,8 @@ from sqlalchemy import Engine, func, select
 
 from nordcert.config import Settings
 from nordcert.db import transaction
-from nordcert.intel.ingest import IngestResult, Submission, ingest
+from nordcert.intel.ingest import IngestResult, ingest
+from nordcert.intel.submission import Submission
 from nordcert.intel.tables import stix_objects
 from nordcert.sharing.tlp import Tlp
 from tests.factories import indicator, make_member

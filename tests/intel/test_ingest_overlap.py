@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from nordcert.config import Settings
 from nordcert.db import is_postgres, transaction
 from nordcert.errors import Invalid
-from nordcert.intel.ingest import _OVERLAP_CHUNK, IngestResult, Submission, ingest
+from nordcert.intel.ingest import _OVERLAP_CHUNK, IngestResult, ingest
+from nordcert.intel.submission import Submission
 from nordcert.intel.tables import object_labels, stix_objects
 from nordcert.observables.tables import observables, sighting_index
 from tests.factories import indicator, make_member, stix_id

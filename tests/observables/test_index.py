@@ -14,7 +14,8 @@ from nordcert.config import Settings
 from nordcert.db import transaction
 from nordcert.errors import Invalid
 from nordcert.intel import service as intel
-from nordcert.intel.ingest import IngestResult, Submission, ingest, submission_for
+from nordcert.intel.ingest import IngestResult, ingest
+from nordcert.intel.submission import Submission, submission_for
 from nordcert.intel.tables import stix_objects
 from nordcert.observables import reindex, warninglist_store
 from nordcert.observables.tables import observables, sighting_index

@@ -19,7 +19,8 @@ from nordcert.accounts import service as accounts
 from nordcert.config import Settings
 from nordcert.db import make_engine, transaction
 from nordcert.demo.builder import build_demo
-from nordcert.intel.ingest import ingest, submission_for
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import submission_for
 from nordcert.ops import store
 from tests.conftest import POSTGRES_URL, _pg_url_with_schema
 from tests.factories import indicator

@@ -168,7 +168,8 @@ def test_legal_basis_and_expiry_are_recorded_and_required(
 
 def test_without_a_default_basis_personal_data_needs_one(world: dict[str, Member], engine: Engine,
                                                          settings: Settings) -> None:
-    from nordcert.intel.ingest import ingest, submission_for
+    from nordcert.intel.ingest import ingest
+    from nordcert.intel.submission import submission_for
 
     strict = settings.model_copy(update={"default_legal_basis": ""})
     with transaction(engine) as conn:
@@ -315,7 +316,8 @@ def test_backfill_records_what_was_stored_before_records_were_kept(
         world: dict[str, Member], engine: Engine, settings: Settings) -> None:
     from sqlalchemy import delete
 
-    from nordcert.intel.ingest import ingest, submission_for
+    from nordcert.intel.ingest import ingest
+    from nordcert.intel.submission import submission_for
 
     with transaction(engine) as conn:
         sub = submission_for(conn, world["alpha"].reader)

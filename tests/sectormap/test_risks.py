@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 from nordcert.config import Settings
 from nordcert.errors import Conflict, Forbidden, Invalid, NotFound
 from nordcert.incidents import service as incidents
-from nordcert.intel.ingest import ingest, submission_for
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import submission_for
 from nordcert.sectormap import progress, risks, survey
 from tests.factories import Member, indicator, make_member
 from tests.sectormap.conftest import World, call, leaks, row_counts

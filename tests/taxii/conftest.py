@@ -19,7 +19,8 @@ from taxii2client.v21 import ApiRoot, Collection, Server
 from nordcert.accounts import service as accounts
 from nordcert.config import Settings
 from nordcert.db import transaction
-from nordcert.intel.ingest import IngestResult, ingest, submission_for
+from nordcert.intel.ingest import IngestResult, ingest
+from nordcert.intel.submission import submission_for
 from nordcert.intel.tables import stix_objects
 from nordcert.taxii import collections
 from tests.factories import Member, make_member, refresh

@@ -16,7 +16,8 @@ from nordcert.accounts import service as accounts
 from nordcert.config import Settings
 from nordcert.db import make_engine, migrate, transaction
 from nordcert.errors import Invalid
-from nordcert.intel.ingest import ingest, submission_for
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import submission_for
 from nordcert.intel.tables import stix_objects
 from nordcert.taxii import client, collections
 from nordcert.taxii.client import Credentials, RemoteError

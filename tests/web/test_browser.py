@@ -10,7 +10,8 @@ from sqlalchemy import Engine
 
 from nordcert.config import Settings
 from nordcert.db import transaction
-from nordcert.intel.ingest import ingest, submission_for
+from nordcert.intel.ingest import ingest
+from nordcert.intel.submission import submission_for
 from tests.factories import indicator
 from tests.web.conftest import PASSWORD, World, screenshot
 
