@@ -79,6 +79,14 @@ class Settings(BaseSettings):
         description="Bytes of the SQLite file read through memory mapping (PRAGMA mmap_size; 0 turns it off). "
         "Reads of a large store (feeds, exports, lookups) skip a system call per page.",
     )
+    sqlite_checkpoint_interval: float = Field(
+        default=0.25,
+        ge=0,
+        le=3600,
+        description="SQLite: seconds between background checkpoints (the write-ahead log copied into the database "
+        "file by a thread, after a write commits) at most; 0 leaves them to SQLite, in the connection that "
+        "commits, which then waits for them.",
+    )
     ingest_chunk_size: int = Field(
         default=2000,
         ge=1,

@@ -6,6 +6,10 @@ created and upgraded only by the Alembic migrations in ``nordcert/migrations``.
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,7 +46,12 @@ def make_engine(settings: Settings) -> Engine:
         # A small pool: each new SQLite connection costs a file open and the PRAGMAs below.
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=QueuePool,
                                pool_size=8, max_overflow=24)
-        _configure_sqlite(engine, settings.sqlite_synchronous, settings.sqlite_mmap_size)
+        background = url.startswith("sqlite:///") and ":memory:" not in url and settings.sqlite_checkpoint_interval > 0
+        _configure_sqlite(engine, settings.sqlite_synchronous, settings.sqlite_mmap_size,
+                          _BACKSTOP_PAGES if background else None)
+        if background:
+            _checkpointers[engine] = _Checkpointer(url.removeprefix("sqlite:///"), settings.sqlite_synchronous,
+                                                   settings.sqlite_checkpoint_interval)
         return engine
     engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     _configure_postgres(engine)
@@ -58,7 +67,7 @@ def _configure_postgres(engine: Engine) -> None:
         cparams["options"] = f"{cparams.get('options', '')} -c jit=off".strip()
 
 
-def _configure_sqlite(engine: Engine, synchronous: str, mmap_size: int = 0) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str, mmap_size: int = 0, autocheckpoint: int | None = None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy issue BEGIN itself, so a transaction starts as IMMEDIATE when we write.
@@ -71,6 +80,8 @@ def _configure_sqlite(engine: Engine, synchronous: str, mmap_size: int = 0) -> N
         cur.execute("PRAGMA cache_size=-65536")
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.execute(f"PRAGMA mmap_size={int(mmap_size)}")
+        if autocheckpoint is not None:  # checkpoints mostly run in the background (_Checkpointer)
+            cur.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -104,6 +115,61 @@ def transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
         conn = conn.execution_options(nordcert_write=write)
         with conn.begin():
             yield conn
+    if write:
+        checkpointer = _checkpointers.get(engine)
+        if checkpointer is not None:
+            checkpointer.after_commit()
+
+
+#: SQLite with background checkpoints: a committing connection copies the WAL into the database file
+#: itself only past this many pages (64 MiB of 4 KiB pages), should the background fall behind.
+_BACKSTOP_PAGES = 16384
+
+
+class _Checkpointer:
+    """Copies a SQLite store's write-ahead log into its database file in a background thread after a
+    write transaction (:func:`transaction`) commits, at most every ``interval`` seconds.
+
+    SQLite's automatic checkpoint runs in the connection that commits, after the commit is durable,
+    so the request that wrote waits for it: every second TAXII envelope of 1,000 objects waited for
+    ~1,000 pages to be copied and the database file synced (docs/benchmarks.md). Here that work
+    overlaps with the next request. A PASSIVE checkpoint never blocks readers or the writer; what it
+    cannot copy yet (a reader still needs it) is copied by the next one. Durability is the commit's,
+    unchanged: a checkpoint only moves committed pages.
+    """
+
+    def __init__(self, path: str, synchronous: str, interval: float) -> None:
+        self.uri = f"{Path(path).resolve().as_uri()}?mode=rw"  # rw: never create a store that is gone
+        self.synchronous = synchronous
+        self.interval = interval
+        self.lock = threading.Lock()
+        self.running = False
+        self.last = 0.0
+
+    def after_commit(self) -> None:
+        now = time.monotonic()
+        with self.lock:
+            if self.running or now - self.last < self.interval:
+                return
+            self.running, self.last = True, now
+        threading.Thread(target=self._run, name="nordcert-checkpoint", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            con = sqlite3.connect(self.uri, uri=True, timeout=5, check_same_thread=False)
+            try:
+                con.execute(f"PRAGMA synchronous={self.synchronous}")
+                con.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                con.close()
+        except sqlite3.Error:
+            pass  # the store is gone or busy: the next commit asks again, and the backstop remains
+        finally:
+            with self.lock:
+                self.running = False
+
+
+_checkpointers: weakref.WeakKeyDictionary[Engine, _Checkpointer] = weakref.WeakKeyDictionary()
 
 
 def upsert_insert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:

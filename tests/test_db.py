@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,66 @@ def test_default_store_is_a_wal_sqlite_file_in_the_instance_folder(tmp_path) -> 
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     assert settings.sqlite_path.exists()
     engine.dispose()
+
+
+def _wait_idle(checkpointer: nordcert.db._Checkpointer) -> None:
+    for _ in range(500):
+        with checkpointer.lock:
+            if not checkpointer.running:
+                return
+        time.sleep(0.01)
+    raise AssertionError("the background checkpoint did not end within 5 s")
+
+
+def _write_rows(engine: Engine, n: int) -> None:
+    with transaction(engine) as conn:
+        conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS filler (body TEXT)")
+        conn.exec_driver_sql("INSERT INTO filler VALUES (?)", [("x" * 4000,) for _ in range(n)])
+
+
+def test_sqlite_checkpoints_run_in_the_background_after_a_commit(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "inst", sqlite_checkpoint_interval=0.01)
+    engine = nordcert.db.make_engine(settings)
+    checkpointer = nordcert.db._checkpointers[engine]
+    with engine.connect() as conn:  # the committing connection leaves checkpoints to the background
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == nordcert.db._BACKSTOP_PAGES
+    _write_rows(engine, 1)
+    _wait_idle(checkpointer)
+    before = settings.sqlite_path.stat().st_size
+    time.sleep(0.02)  # past the interval
+    _write_rows(engine, 500)  # ~2 MB, far below the backstop: only a background checkpoint copies it
+    _wait_idle(checkpointer)
+    assert settings.sqlite_path.stat().st_size > before + 1_500_000
+    raw = sqlite3.connect(settings.sqlite_path)  # everything committed is in the database file: nothing left
+    busy, log, copied = raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0 and log == copied
+    assert raw.execute("SELECT count(*) FROM filler").fetchone()[0] == 501
+    raw.close()
+    engine.dispose()
+
+
+def test_sqlite_background_checkpoints_are_rate_limited_and_optional(tmp_path: Path) -> None:
+    engine = nordcert.db.make_engine(Settings(home=tmp_path / "a", sqlite_checkpoint_interval=3600))
+    checkpointer = nordcert.db._checkpointers[engine]
+    _write_rows(engine, 1)
+    _wait_idle(checkpointer)
+    first = checkpointer.last
+    _write_rows(engine, 1)
+    assert checkpointer.last == first  # within the interval: no second checkpoint
+    engine.dispose()
+    off = Settings(home=tmp_path / "b", sqlite_checkpoint_interval=0)
+    engine = nordcert.db.make_engine(off)
+    assert engine not in nordcert.db._checkpointers
+    with engine.connect() as conn:  # SQLite's own automatic checkpoint, at its default
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    engine.dispose()
+
+
+def test_a_background_checkpoint_never_creates_a_store_that_is_gone(tmp_path: Path) -> None:
+    checkpointer = nordcert.db._Checkpointer(str(tmp_path / "gone.sqlite3"), "FULL", 0.01)
+    checkpointer.after_commit()
+    _wait_idle(checkpointer)
+    assert not list(tmp_path.iterdir())
 
 
 def test_database_url_selects_the_store() -> None:
