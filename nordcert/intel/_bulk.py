@@ -34,8 +34,12 @@ class BulkInsert:
         sql = self._sql.get(table.name)
         if sql is None:
             names = [col.name for col in table.columns]
-            sql = (f"COPY {table.name} ({', '.join(names)}) FROM STDIN" if self.pg else  # nosec B608 # the schema's names and the dialect's placeholders; values are bound
-                   f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})")
+            columns = ", ".join(names)
+            if self.pg:
+                sql = f"COPY {table.name} ({columns}) FROM STDIN"  # nosec B608 # the schema's names; values are streamed
+            else:
+                marks = ", ".join("?" for _ in names)
+                sql = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"  # nosec B608 # the schema's names; values are bound
             self._sql[table.name] = sql
         if not self.pg:
             self.conn.exec_driver_sql(sql, rows)
