@@ -43,9 +43,12 @@ def make_engine(settings: Settings) -> Engine:
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and ":memory:" not in url:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        # A small pool: each new SQLite connection costs a file open and the PRAGMAs below.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=QueuePool,
-                               pool_size=8, max_overflow=24)
+        # A small pool: each new SQLite connection costs a file open and the PRAGMAs below. Last in,
+        # first out, so that requests one after another reuse one connection with its prepared
+        # statements (ingest's multi-row inserts take ~0.3 ms each to prepare), and a statement cache
+        # that holds what the application runs.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30, "cached_statements": 512},
+                               poolclass=QueuePool, pool_size=8, max_overflow=24, pool_use_lifo=True)
         background = url.startswith("sqlite:///") and ":memory:" not in url and settings.sqlite_checkpoint_interval > 0
         _configure_sqlite(engine, settings.sqlite_synchronous, settings.sqlite_mmap_size,
                           _BACKSTOP_PAGES if background else None)

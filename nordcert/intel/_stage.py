@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Table
 
 from nordcert.db import driver_error
+from nordcert.intel._bulk import insert_many
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
@@ -58,10 +59,7 @@ class Stager:
         # Named after the columns, so a connection that outlives a schema change makes new ones.
         tag = f"{zlib.crc32(repr(sorted(columns.items())).encode()):08x}"
         self._temp = {t.name: f"nordcert_stage_{t.name}_{tag}" for t in tables}
-        self._insert = {
-            t.name: f"INSERT INTO temp.{self._temp[t.name]} VALUES ({', '.join('?' for _ in columns[t.name])})"  # nosec B608 # names of the schema's tables and columns; values are bound
-            for t in tables
-        }
+        self._insert = {t.name: f"INSERT INTO temp.{self._temp[t.name]}" for t in tables}  # nosec B608 # names of the schema's tables; values are bound
         flush = f"nordcert_stage_move_{tag}"
         # A trigger names the tables it writes unqualified: the store's (main) tables and the TEMP ones.
         moves = "".join(
@@ -81,11 +79,14 @@ class Stager:
     def stage(self, rows: dict[str, list[tuple[Any, ...]]]) -> None:
         """Copy the rows (by table name) into the TEMP tables, then start moving them into the store."""
         self.wait()
+        dbapi_conn = self.conn.connection.dbapi_connection
         for name, table_rows in rows.items():
-            if table_rows:
-                self.conn.exec_driver_sql(self._insert[name], table_rows)
+            try:
+                insert_many(dbapi_conn, self._insert[name], table_rows)
+            except self.conn.dialect.loaded_dbapi.Error as exc:
+                raise driver_error(self.conn, self._insert[name], exc) from exc
         started = threading.Event()
-        self._pending = _worker().submit(_move, self.conn.connection.dbapi_connection, self._move, started)
+        self._pending = _worker().submit(_move, dbapi_conn, self._move, started)
         # Block, without the interpreter's lock, until the worker runs: else it could wait a whole
         # switch interval (5 ms) for that lock while this thread validates.
         started.wait()

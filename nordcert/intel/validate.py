@@ -21,10 +21,8 @@ from typing import Any
 from nordcert.intel.patterns import validate_pattern
 
 _TYPE_RE = re.compile(r"[a-z0-9][a-z0-9-]{1,248}[a-z0-9]")
-# type--UUID; the UUID's hex digits in either case.
-_ID_UUID_RE = re.compile(
-    r"([a-z0-9][a-z0-9-]{1,248}[a-z0-9])--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-)
+# The UUID of an identifier (type--UUID), its hex digits in either case.
+_UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _TS_RE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}):([0-9]{2})(?:\.([0-9]+))?Z")
 _TIMESTAMP_PROPS = (
     "created",
@@ -200,8 +198,12 @@ def _check_identifier(value: Any, prop: str) -> str:
 
 def _uncached_identifier_type(value: str) -> str | None:
     """The type part of a valid identifier, else None."""
-    m = _ID_UUID_RE.fullmatch(value)
-    return None if m is None else m.group(1)
+    # type--UUID: the UUID is the last 36 characters, so no search for the "--" is needed (a regular
+    # expression over the whole identifier backtracks through the UUID to find it).
+    if len(value) < 41 or value[-38:-36] != "--" or _UUID_RE.fullmatch(value, len(value) - 36) is None:
+        return None
+    otype = value[:-38]
+    return otype if otype in _STANDARD_TYPES or _TYPE_RE.fullmatch(otype) else None
 
 
 #: References repeat across a bundle: cached. An object's own id is unique, so it is not.
@@ -298,11 +300,14 @@ def _check_common(obj: dict[str, Any], otype: str) -> None:
                 _REF_KIND[prop] = kind
         if kind == 1:
             _check_identifier(value, prop)
-        elif kind == 2:
+            continue  # a valid identifier is a short string
+        if kind == 2:
             if not isinstance(value, list):
                 raise ObjectError(f"{prop} must be a list of identifiers")
-            for i, ref in enumerate(value):
-                _check_identifier(ref, f"{prop}[{i}]")
+            for ref in value:
+                if not (isinstance(ref, str) and _identifier_type(ref)):
+                    _check_identifier(ref, f"{prop}[{value.index(ref)}]")  # raises, naming the first bad one
+            continue  # a list of valid identifiers: short strings, nothing nested
         value_type = type(value)
         if value_type is str:
             if len(value) > MAX_STRING_CHARS:
@@ -315,8 +320,11 @@ def _check_common(obj: dict[str, Any], otype: str) -> None:
                 raise ObjectError(f"{prop}{''.join(reversed(exc.path))} {exc.reason}") from None
     if "labels" in obj:
         labels = obj["labels"]
-        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        if not isinstance(labels, list):
             raise ObjectError("labels must be a list of strings")
+        for label in labels:
+            if not isinstance(label, str):
+                raise ObjectError("labels must be a list of strings")
     if "confidence" in obj:
         conf = obj["confidence"]
         if not isinstance(conf, int) or isinstance(conf, bool) or not 0 <= conf <= 100:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from nordcert.intel.validate import (
     SRO_TYPES,
     Checked,
     ObjectError,
+    _uncached_identifier_type,
     check_object,
     format_timestamp,
     timestamp_us,
@@ -633,3 +635,30 @@ def test_timestamp_round_trip(naive: datetime) -> None:
 def test_timestamp_round_trip_before_year_1000(text: str) -> None:
     """The year keeps four digits (strftime('%Y') does not pad it on Linux)."""
     assert format_timestamp(timestamp_us(text)) == text
+
+
+# --- identifiers against the grammar ----------------------------------------------------------------
+
+_IDENTIFIER_GRAMMAR = re.compile(
+    r"([a-z0-9][a-z0-9-]{1,248}[a-z0-9])--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+_UUID = "8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
+
+
+@hsettings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="az09-A_.\n ", max_size=12), st.sampled_from(["--", "-", "---", "", "--\n"]),
+       st.sampled_from([_UUID, _UUID.upper(), _UUID[:-1], _UUID + "0", _UUID.replace("-", "--", 1), "x" * 36,
+                        _UUID[:8] + "\n" + _UUID[9:], _UUID.replace("-", "", 1) + "0"]))
+def test_identifier_types_follow_the_grammar(type_part: str, separator: str, uuid_part: str) -> None:
+    """The validator's identifier check (no search for the '--') against the grammar as one regular
+    expression: the same type part, or None, for every string."""
+    value = type_part + separator + uuid_part
+    m = _IDENTIFIER_GRAMMAR.fullmatch(value)
+    assert _uncached_identifier_type(value) == (m.group(1) if m else None)
+
+
+def test_a_bad_reference_in_a_list_is_named_with_its_position() -> None:
+    good = "indicator--" + _UUID
+    refused(with_(MINIMAL["report"], object_refs=[good, good, "indicator--nope", 5]), re.escape("object_refs[2] 'indicator--nope'"))
+    refused(with_(MINIMAL["report"], object_refs=[good, 5]), re.escape("object_refs[1] must be a STIX identifier string"))
+    refused(with_(MINIMAL["report"], object_refs="indicator--" + _UUID), "object_refs must be a list of identifiers")
