@@ -24,7 +24,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from nordcert.audit import buffered as audited
 from nordcert.clock import now_us
 from nordcert.config import Settings
-from nordcert.errors import Forbidden, Invalid, NordcertError, NotFound
+from nordcert.errors import Forbidden, Invalid, NotFound
 from nordcert.federation.incoming import note_received, receive
 from nordcert.federation.outgoing import wire_bodies
 from nordcert.federation.peers import peer_of_organisation
@@ -311,7 +311,8 @@ def add_objects(conn: Connection, reader: Reader, coll: Collection, envelope: An
     """Add an envelope's objects (TAXII 2.1 §5.4 POST); the status resource (§4.3.1).
 
     A batch is all or nothing: if any object is invalid, none is stored and every object is
-    reported as a failure (the invalid ones with their reason). The federation collection is the
+    reported as a failure (the invalid ones with their reason): :class:`Rejected` is raised, the
+    caller rolls back and saves that status with :func:`save_rejected`. The federation collection is the
     exception: a peer's objects are checked one by one (nordcert.federation.incoming).
     """
     if not isinstance(envelope, dict) or not isinstance(envelope.get("objects"), list):
@@ -329,27 +330,35 @@ def add_objects(conn: Connection, reader: Reader, coll: Collection, envelope: An
         successes = [e for i, e in enumerate(originals) if i not in got.refused]
         failures = [{**originals[i], "message": reason} for i, reason in sorted(got.refused.items())]
     else:
-        successes, failures = _add_all_or_nothing(conn, objects, settings, sub)
+        try:
+            ingest(conn, objects, sub, settings)
+        except Invalid as exc:
+            bad = {d["index"]: d["reason"] for d in exc.details}
+            failures = [_status_entry(o, bad.get(i, f"not stored: the envelope was rejected ({exc.message})"))
+                        for i, o in enumerate(objects)]
+            raise Rejected(coll, status_id, now, len(objects), failures) from None
+        successes = [_stored_entry(o) for o in objects]
+        failures = []
     return _save_status(conn, reader, coll, status_id, now, len(objects), successes, failures)
 
 
-def _add_all_or_nothing(conn: Connection, objects: list[Any], settings: Settings, sub: Submission
-                        ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    try:
-        with conn.begin_nested():
-            ingest(conn, objects, sub, settings)
-        successes = [_stored_entry(o) for o in objects]
-        failures: list[dict[str, Any]] = []
-    except NordcertError as exc:
-        if not isinstance(exc, Invalid):
-            raise
-        bad = {d["index"]: d["reason"] for d in exc.details}
-        successes = []
-        failures = [
-            _status_entry(o, bad.get(i, f"not stored: the envelope was rejected ({exc.message})"))
-            for i, o in enumerate(objects)
-        ]
-    return successes, failures
+class Rejected(Exception):
+    """An envelope refused as a whole (all or nothing). The caller rolls its transaction back and
+    saves the status resource, every object a failure, in a new one (:func:`save_rejected`).
+
+    Rolling back the whole transaction, rather than to a savepoint around the ingest, spares SQLite
+    keeping a sub-journal of every page the ingest changes."""
+
+    def __init__(self, coll: Collection, status_id: str, now: str, total: int,
+                 failures: list[dict[str, Any]]) -> None:
+        super().__init__(f"{len(failures)} objects refused")
+        self.coll, self.status_id, self.now, self.total, self.failures = coll, status_id, now, total, failures
+
+
+def save_rejected(conn: Connection, reader: Reader, rejected: Rejected) -> dict[str, Any]:
+    """The status resource of a refused envelope, saved in a transaction of its own."""
+    return _save_status(conn, reader, rejected.coll, rejected.status_id, rejected.now, rejected.total, [],
+                        rejected.failures)
 
 
 def _save_status(conn: Connection, reader: Reader, coll: Collection, status_id: str, now: str, total: int,

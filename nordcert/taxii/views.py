@@ -161,10 +161,14 @@ async def add_objects(collection_id: str, request: Request, reader: TaxiiReader)
 
 
 def _add(request: Request, reader: Reader, settings: Settings, collection_id: str, envelope: Any) -> dict[str, Any]:
-    with _store(request, write=True) as conn:
-        coll = collections.get_for_reader(conn, reader, collection_id)
-        sub = service.submission_for_collection(conn, reader, coll)
-        return service.add_objects(conn, reader, coll, envelope, settings, sub)
+    try:
+        with _store(request, write=True) as conn:
+            coll = collections.get_for_reader(conn, reader, collection_id)
+            sub = service.submission_for_collection(conn, reader, coll)
+            return service.add_objects(conn, reader, coll, envelope, settings, sub)
+    except service.Rejected as rejected:  # nothing of the envelope was stored: its transaction rolled back
+        with _store(request, write=True) as conn:
+            return service.save_rejected(conn, reader, rejected)
 
 
 @router.get("/api/collections/{collection_id}/objects/{object_id}/", summary="One object (TAXII 2.1 §5.5)")
