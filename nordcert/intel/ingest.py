@@ -19,7 +19,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from nordcert.clock import now_us
 from nordcert.config import Settings
-from nordcert.db import in_values, is_postgres, values_param
+from nordcert.db import fetch_all, in_values, is_postgres, values_param
 from nordcert.errors import Invalid
 from nordcert.intel._bulk import BulkInsert
 from nordcert.intel._stage import Stager
@@ -270,8 +270,9 @@ class _Writer:
         origin: dict[str, int | None] = {}  # the organisation that created each object (its first version)
         latest: dict[str, tuple[int, dict[str, Any] | None]] = {}
         stored_key: dict[str, int] = {}  # date_added of each stored latest version
-        for sid, modified, is_latest, creator, date_added in self.conn.exec_driver_sql(
-                self._versions_sql, (values_param(self.conn, ids),)):
+        # On the driver's own cursor: SQLAlchemy's result machinery cost more than this query here.
+        for sid, modified, is_latest, creator, date_added in fetch_all(
+                self.conn, self._versions_sql, (values_param(self.conn, ids),)):
             versions.setdefault(sid, {})[modified] = (bool(is_latest), creator)
             origin.setdefault(sid, creator)
             if is_latest:
