@@ -1,8 +1,9 @@
 """Bulk inserts of ingest rows, the fastest way each store takes them.
 
-SQLite: a few DBAPI statements of many rows each (:func:`insert_many`): the driver's ``executemany``
-costs about a microsecond a row in its own loop, a multi-row ``VALUES`` binds the whole block in one
-call. PostgreSQL:
+SQLite: a few DBAPI statements of many rows each (:func:`insert_many`), a multi-row ``VALUES``
+binding a whole block in one call, where the driver's ``executemany`` runs its own loop a row at a
+time (2-5× slower a row on an in-memory table; in ingest most of a row's cost is the insert itself,
+docs/benchmarks.md). PostgreSQL:
 ``COPY … FROM STDIN``, each row encoded by psycopg's C code; a pipelined ``executemany`` dumps and
 prepares every row in Python (about 50 µs an object). Errors are raised as SQLAlchemy raises them
 (IntegrityError, DataError, …) whichever path wrote the rows.
@@ -61,9 +62,10 @@ class BulkInsert:
 
 
 #: Rows per statement of :func:`insert_many`, largest first: each size's statement is prepared once
-#: per connection and kept in the driver's statement cache. 128 rows of the widest table bind
-#: 2,304 values, far below SQLite's limit of 32,766.
+#: per connection and kept in the driver's statement cache. 128 rows of the widest ingest table
+#: bind 2,304 values; a block never binds more than SQLite's limit of 32,766.
 _BLOCKS = (128, 32, 8, 1)
+_MAX_VALUES = 32766
 
 
 @lru_cache(maxsize=256)
@@ -82,7 +84,7 @@ def insert_many(dbapi_conn: Any, head: str, rows: list[tuple[Any, ...]]) -> None
     try:
         start, left = 0, len(rows)
         for block in _BLOCKS:
-            if left < block:
+            if left < block or (block > 1 and block * columns > _MAX_VALUES):
                 continue
             sql = _values_sql(head, columns, block)
             while left >= block:

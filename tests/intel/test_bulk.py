@@ -91,3 +91,15 @@ def test_bulk_insert_raises_as_sqlalchemy_and_the_transaction_keeps_nothing(engi
     with transaction(engine, write=False) as conn:
         assert conn.execute(select(stix_objects.c.date_added)).all() == []
         assert conn.execute(select(object_labels.c.label)).all() == []
+
+
+def test_a_wide_table_never_binds_more_values_than_sqlite_takes() -> None:
+    con = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        columns = ", ".join(f"c{i}" for i in range(300))  # 300 columns: a block of 128 rows would bind 38,400
+        con.execute(f"CREATE TABLE wide ({columns})")
+        rows = [tuple(range(i, i + 300)) for i in range(130)]
+        insert_many(con, f"INSERT INTO wide ({columns})", rows)  # nosec B608 # the test's own names
+        assert con.execute("SELECT count(*), sum(c299) FROM wide").fetchone() == (130, sum(i + 299 for i in range(130)))
+    finally:
+        con.close()
