@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from nordcert.config import Settings
-from nordcert.db import transaction
+from nordcert.db import is_postgres, transaction
 from nordcert.errors import Invalid
 from nordcert.intel import service as intel
 from nordcert.intel.ingest import IngestResult, ingest
@@ -276,17 +276,38 @@ def test_reindex_flags_values_when_lists_are_loaded_later(engine: Engine, settin
 
 
 @contextmanager
-def _counting(engine: Engine) -> Iterator[list[str]]:
+def _counting(conn: Connection) -> Iterator[list[str]]:
+    """Every statement the connection's driver runs: SQLAlchemy's and those the hot paths run on the
+    driver's own cursor (multi-row inserts, COPY, the versions of a chunk's ids)."""
     statements: list[str] = []
+    dbapi_conn: Any = conn.connection.dbapi_connection
+    if not is_postgres(conn):
+        dbapi_conn.set_trace_callback(statements.append)
+        try:
+            yield statements
+        finally:
+            dbapi_conn.set_trace_callback(None)
+        return
+    previous = dbapi_conn.cursor_factory
 
-    def _count_statement(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
+    class Counting(previous):  # type: ignore[misc,valid-type]
+        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            statements.append(str(query))
+            return super().execute(query, *args, **kwargs)
 
-    event.listen(engine, "before_cursor_execute", _count_statement)
+        def executemany(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            statements.append(str(query))
+            return super().executemany(query, *args, **kwargs)
+
+        def copy(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+            statements.append(str(statement))
+            return super().copy(statement, *args, **kwargs)
+
+    dbapi_conn.cursor_factory = Counting
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", _count_statement)
+        dbapi_conn.cursor_factory = previous
 
 
 def _statements_per_chunk(engine: Engine, settings: Settings, sub: Submission, tag: str) -> list[int]:
@@ -299,7 +320,7 @@ def _statements_per_chunk(engine: Engine, settings: Settings, sub: Submission, t
              _sighting(c["id"]), indicator(f"185.221.{tag}.4"), indicator(f"185.221.{tag}.5")]
     small = settings.model_copy(update={"ingest_chunk_size": 2})
     marks: list[int] = []
-    with transaction(engine) as conn, _counting(engine) as statements:
+    with transaction(engine) as conn, _counting(conn) as statements:
         warninglist_store._forget(conn)  # the matcher cache is time-based: start each run from the same state
         ingest(conn, batch, sub, small, on_progress=lambda _n: marks.append(len(statements)))
         marks.append(len(statements))
