@@ -38,21 +38,16 @@ class BulkInsert:
         """Rows already in the table's column order."""
         sql = self._sql.get(table.name)
         if sql is None:
-            names = [col.name for col in table.columns]
-            columns = ", ".join(names)
+            columns = ", ".join(col.name for col in table.columns)
             if self.pg:
                 sql = f"COPY {table.name} ({columns}) FROM STDIN"  # nosec B608 # the schema's names; values are streamed
             else:
-                marks = ", ".join("?" for _ in names)
-                sql = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"  # nosec B608 # the schema's names; values are bound
+                sql = f"INSERT INTO {table.name} ({columns})"  # nosec B608 # the schema's names; values are bound
             self._sql[table.name] = sql
-        dbapi_conn: Any = self.conn.connection.dbapi_connection  # a psycopg or sqlite3 connection
         if not self.pg:
-            try:
-                insert_many(dbapi_conn, sql.partition(" VALUES ")[0], rows)
-            except self.conn.dialect.loaded_dbapi.Error as exc:
-                raise driver_error(self.conn, sql, exc) from exc
+            insert_rows(self.conn, sql, rows)
             return
+        dbapi_conn: Any = self.conn.connection.dbapi_connection  # a psycopg connection
         try:
             with dbapi_conn.cursor() as cur, cur.copy(sql) as copy:
                 for row in rows:
@@ -72,6 +67,15 @@ _MAX_VALUES = 32766
 def _values_sql(head: str, columns: int, rows: int) -> str:
     row = "(" + ", ".join("?" * columns) + ")"
     return f"{head} VALUES {', '.join([row] * rows)}"
+
+
+def insert_rows(conn: Connection, head: str, rows: list[tuple[Any, ...]]) -> None:
+    """:func:`insert_many` on a SQLite connection in its open transaction, its errors raised as
+    SQLAlchemy raises them (IntegrityError, OperationalError, …)."""
+    try:
+        insert_many(conn.connection.dbapi_connection, head, rows)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise driver_error(conn, head, exc) from exc
 
 
 def insert_many(dbapi_conn: Any, head: str, rows: list[tuple[Any, ...]]) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Table
 
 from nordcert.db import driver_error
-from nordcert.intel._bulk import insert_many
+from nordcert.intel._bulk import insert_rows
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
@@ -79,14 +79,10 @@ class Stager:
     def stage(self, rows: dict[str, list[tuple[Any, ...]]]) -> None:
         """Copy the rows (by table name) into the TEMP tables, then start moving them into the store."""
         self.wait()
-        dbapi_conn = self.conn.connection.dbapi_connection
         for name, table_rows in rows.items():
-            try:
-                insert_many(dbapi_conn, self._insert[name], table_rows)
-            except self.conn.dialect.loaded_dbapi.Error as exc:
-                raise driver_error(self.conn, self._insert[name], exc) from exc
+            insert_rows(self.conn, self._insert[name], table_rows)
         started = threading.Event()
-        self._pending = _worker().submit(_move, dbapi_conn, self._move, started)
+        self._pending = _worker().submit(_move, self.conn.connection.dbapi_connection, self._move, started)
         # Block, without the interpreter's lock, until the worker runs: else it could wait a whole
         # switch interval (5 ms) for that lock while this thread validates.
         started.wait()

@@ -304,9 +304,9 @@ def _check_common(obj: dict[str, Any], otype: str) -> None:
         if kind == 2:
             if not isinstance(value, list):
                 raise ObjectError(f"{prop} must be a list of identifiers")
-            for ref in value:
+            for i, ref in enumerate(value):
                 if not (isinstance(ref, str) and _identifier_type(ref)):
-                    _check_identifier(ref, f"{prop}[{value.index(ref)}]")  # raises, naming the first bad one
+                    _check_identifier(ref, f"{prop}[{i}]")  # raises, naming the bad one
             continue  # a list of valid identifiers: short strings, nothing nested
         value_type = type(value)
         if value_type is str:

@@ -37,7 +37,7 @@ def db() -> Iterator[sqlite3.Connection]:
 
 def _contents(con: sqlite3.Connection, table: str) -> list[tuple[Any, ...]]:
     # typeof() too: a value must keep its storage class (TEXT stays TEXT, a big integer stays INTEGER).
-    return con.execute(f"SELECT k, t, b, f, n, typeof(t), typeof(b), typeof(f) FROM {table} ORDER BY k").fetchall()  # nosec B608 # the test's own table names
+    return con.execute(f"SELECT k, t, b, f, n, typeof(t), typeof(b), typeof(f) FROM {table} ORDER BY k").fetchall()
 
 
 _values = st.one_of(st.none(), st.integers(min_value=-(2**63), max_value=2**63 - 1), st.text(max_size=40),
@@ -99,7 +99,7 @@ def test_a_wide_table_never_binds_more_values_than_sqlite_takes() -> None:
         columns = ", ".join(f"c{i}" for i in range(300))  # 300 columns: a block of 128 rows would bind 38,400
         con.execute(f"CREATE TABLE wide ({columns})")
         rows = [tuple(range(i, i + 300)) for i in range(130)]
-        insert_many(con, f"INSERT INTO wide ({columns})", rows)  # nosec B608 # the test's own names
+        insert_many(con, f"INSERT INTO wide ({columns})", rows)
         assert con.execute("SELECT count(*), sum(c299) FROM wide").fetchone() == (130, sum(i + 299 for i in range(130)))
     finally:
         con.close()
