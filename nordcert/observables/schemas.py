@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field
 class LookupItem(BaseModel):
     kind: str = Field(description="ipv4, ipv6, cidr, domain, url, email, md5, sha1, sha256, sha512, iban, bic, "
                       "bin, wallet, phone or asn")
-    value: str | int
+    #: An integer (an ASN or a BIN) within 64 bits: the answer repeats the value as given, and JSON
+    #: numbers beyond that range are not portable (a larger one is refused with 422, not echoed).
+    value: str | Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class LookupRequest(BaseModel):

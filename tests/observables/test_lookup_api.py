@@ -212,6 +212,22 @@ def test_too_many_values_and_no_values(world: dict[str, Member], settings: Setti
         assert shapeless.status_code == 422 and shapeless.json()["error"] == "invalid"
 
 
+def test_an_integer_beyond_64_bits_is_refused_not_a_server_error(world: dict[str, Member],
+                                                                  http: httpx.Client) -> None:
+    """Found by the schema fuzzer: the answer repeats each value as given, and JSON numbers beyond
+    64 bits cannot be written back, so such a value is refused up front, naming where it is."""
+    h = _h(world["alpha"])
+    for huge in (2**63, -(2**63) - 1, -361455323304820456114998707486720):
+        r = http.post("/api/v1/lookup", json={"values": [{"kind": "asn", "value": huge}]}, headers=h)
+        assert r.status_code == 422, r.text
+        assert r.json()["error"] == "invalid"
+        assert any("values" in str(d.get("loc", d)) for d in r.json()["details"]), r.json()
+    edge = http.post("/api/v1/lookup", json={"values": [{"kind": "asn", "value": 2**63 - 1},
+                                                        {"kind": "bin", "value": -5}]}, headers=h)
+    assert edge.status_code == 200  # in range: each value answered, a bad one with an error of its own
+    assert [bool(v.get("error")) for v in edge.json()["results"]] == [True, True]
+
+
 def test_authentication_is_required(world: dict[str, Member], http: httpx.Client) -> None:
     _submit(http, world["alpha"], _ip("185.220.101.7"), tlp="clear")
     for r in (http.get("/api/v1/lookup", params={"value": "185.220.101.7"}),
