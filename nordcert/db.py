@@ -51,7 +51,7 @@ def make_engine(settings: Settings) -> Engine:
                                poolclass=QueuePool, pool_size=8, max_overflow=24, pool_use_lifo=True)
         background = url.startswith("sqlite:///") and ":memory:" not in url and settings.sqlite_checkpoint_interval > 0
         _configure_sqlite(engine, settings.sqlite_synchronous, settings.sqlite_mmap_size,
-                          _BACKSTOP_PAGES if background else None)
+                          _BACKSTOP_BYTES if background else None, settings.sqlite_page_size)
         if background:
             _checkpointers[engine] = _Checkpointer(url.removeprefix("sqlite:///"), settings.sqlite_synchronous,
                                                    settings.sqlite_checkpoint_interval)
@@ -70,12 +70,15 @@ def _configure_postgres(engine: Engine) -> None:
         cparams["options"] = f"{cparams.get('options', '')} -c jit=off".strip()
 
 
-def _configure_sqlite(engine: Engine, synchronous: str, mmap_size: int = 0, autocheckpoint: int | None = None) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str, mmap_size: int = 0, backstop_bytes: int | None = None,
+                      page_size: int = 4096) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy issue BEGIN itself, so a transaction starts as IMMEDIATE when we write.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        # Before anything writes: a new store takes this page size, an existing one keeps its own.
+        cur.execute(f"PRAGMA page_size={int(page_size)}")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
@@ -83,8 +86,9 @@ def _configure_sqlite(engine: Engine, synchronous: str, mmap_size: int = 0, auto
         cur.execute("PRAGMA cache_size=-65536")
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.execute(f"PRAGMA mmap_size={int(mmap_size)}")
-        if autocheckpoint is not None:  # checkpoints mostly run in the background (_Checkpointer)
-            cur.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
+        if backstop_bytes is not None:  # checkpoints mostly run in the background (_Checkpointer)
+            store_page = cur.execute("PRAGMA page_size").fetchone()[0]
+            cur.execute(f"PRAGMA wal_autocheckpoint={backstop_bytes // store_page}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -125,8 +129,8 @@ def transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
 
 
 #: SQLite with background checkpoints: a committing connection copies the WAL into the database file
-#: itself only past this many pages (64 MiB of 4 KiB pages), should the background fall behind.
-_BACKSTOP_PAGES = 16384
+#: itself only once the log holds this many bytes of pages, should the background fall behind.
+_BACKSTOP_BYTES = 64 << 20
 
 
 class _Checkpointer:

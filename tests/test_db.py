@@ -52,6 +52,34 @@ def test_default_store_is_a_wal_sqlite_file_in_the_instance_folder(tmp_path) -> 
     engine.dispose()
 
 
+def test_a_new_sqlite_store_takes_the_configured_page_size_and_an_existing_one_keeps_its_own(tmp_path: Path) -> None:
+    from nordcert.db import make_engine
+
+    default = make_engine(Settings(home=tmp_path / "a"))
+    migrate(default)
+    with default.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 16384
+        # the backstop is a size in bytes, whatever the page
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == nordcert.db._BACKSTOP_BYTES // 16384
+    default.dispose()
+    small = Settings(home=tmp_path / "b", sqlite_page_size=4096)
+    engine = make_engine(small)
+    migrate(engine)
+    engine.dispose()
+    reopened = make_engine(Settings(home=tmp_path / "b", sqlite_page_size=65536))  # the file decides now
+    with reopened.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == nordcert.db._BACKSTOP_BYTES // 4096
+        assert conn.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar() == 1
+    reopened.dispose()
+    raw = sqlite3.connect(small.sqlite_path)
+    assert raw.execute("PRAGMA page_size").fetchone()[0] == 4096
+    raw.close()
+    for bad in (1000, 256, 131072):
+        with pytest.raises(ValueError, match="page_size"):
+            Settings(sqlite_page_size=bad)
+
+
 def _wait_idle(checkpointer: nordcert.db._Checkpointer) -> None:
     for _ in range(500):
         with checkpointer.lock:
@@ -72,7 +100,8 @@ def test_sqlite_checkpoints_run_in_the_background_after_a_commit(tmp_path: Path)
     engine = nordcert.db.make_engine(settings)
     checkpointer = nordcert.db._checkpointers[engine]
     with engine.connect() as conn:  # the committing connection leaves checkpoints to the background
-        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == nordcert.db._BACKSTOP_PAGES
+        page = conn.exec_driver_sql("PRAGMA page_size").scalar()
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() * page == nordcert.db._BACKSTOP_BYTES
     _write_rows(engine, 1)
     _wait_idle(checkpointer)
     before = settings.sqlite_path.stat().st_size
