@@ -80,13 +80,14 @@ class Settings(BaseSettings):
         "Reads of a large store (feeds, exports, lookups) skip a system call per page.",
     )
     sqlite_page_size: int = Field(
-        default=16384,
+        default=8192,
         ge=512,
         le=65536,
         description="Bytes per page of a SQLite store, fixed when the store is created (an existing store keeps its "
-        "own). Larger pages mean fewer write-ahead-log frames, and system calls, per commit: a TAXII add of "
-        "1,000 indicators commits ~4x fewer frames with 16 KiB than with SQLite's default 4 KiB (docs/benchmarks.md). "
-        "A power of two from 512 to 65536.",
+        "own); a power of two from 512 to 65536. Larger pages mean fewer write-ahead-log frames, and system calls, "
+        "per commit; but an insert into a large index with random keys (STIX ids) rewrites a whole page, so past a "
+        "few hundred thousand objects larger pages write more per commit. 8 KiB is the measured balance "
+        "(docs/benchmarks.md).",
     )
     sqlite_checkpoint_interval: float = Field(
         default=0.25,

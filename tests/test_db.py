@@ -58,9 +58,9 @@ def test_a_new_sqlite_store_takes_the_configured_page_size_and_an_existing_one_k
     default = make_engine(Settings(home=tmp_path / "a"))
     migrate(default)
     with default.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 16384
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 8192
         # the backstop is a size in bytes, whatever the page
-        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == nordcert.db._BACKSTOP_BYTES // 16384
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == nordcert.db._BACKSTOP_BYTES // 8192
     default.dispose()
     small = Settings(home=tmp_path / "b", sqlite_page_size=4096)
     engine = make_engine(small)
