@@ -49,15 +49,17 @@ def clean_env() -> dict[str, str]:
 class Server:
     """One server process on 127.0.0.1; ``stop()`` ends it (idempotent)."""
 
-    def __init__(self, name: str, argv: list[str], log: Path, port: int, cwd: Path | None = None) -> None:
+    def __init__(self, name: str, argv: list[str], log: Path, port: int, cwd: Path | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.name, self.argv, self.log, self.port, self.cwd = name, argv, log, port, cwd
+        self.env = env or {}  # on top of clean_env()
         self.proc: subprocess.Popen[bytes] | None = None
         self.base = f"http://{HOST}:{port}"
 
     def start(self, probe: str, timeout: float = 60.0) -> None:
         with self.log.open("ab") as fh:
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
-                                         cwd=self.cwd, env=clean_env(), start_new_session=True,
+                                         cwd=self.cwd, env={**clean_env(), **self.env}, start_new_session=True,
                                          # this script starts no threads, so preexec_fn is safe here
                                          preexec_fn=_die_with_parent if sys.platform == "linux" else None)  # noqa: PLW1509
         deadline = time.monotonic() + timeout

@@ -37,25 +37,27 @@ class Target:
                             timeout=httpx.Timeout(600.0, connect=10.0))
 
 
-def _cli(home: Path, *args: str) -> Any:
+def _cli(home: Path, *args: str, env: dict[str, str] | None = None) -> Any:
     """One ``nordcert --instance HOME ... --json`` command; its JSON output."""
     argv = [sys.executable, "-m", "nordcert", "--instance", str(home), *args, "--json"]
-    done = subprocess.run(argv, check=False, capture_output=True, env=clean_env(), timeout=120, stdin=subprocess.DEVNULL)
+    done = subprocess.run(argv, check=False, capture_output=True, env={**clean_env(), **(env or {})}, timeout=120,
+                          stdin=subprocess.DEVNULL)
     if done.returncode != 0:
         raise BenchError(f"nordcert {' '.join(args)} failed:\n{done.stderr.decode(errors='replace')}")
     return orjson.loads(done.stdout)
 
 
-def start_nordcert(stack: contextlib.ExitStack, tmp: Path) -> Target:
+def start_nordcert(stack: contextlib.ExitStack, tmp: Path, env: dict[str, str] | None = None) -> Target:
+    """nordcert on a fresh instance; ``env``: NORDCERT_* settings for its commands and its server."""
     home = tmp / f"nordcert-{uuid.uuid4().hex[:8]}"
-    _cli(home, "init")
+    _cli(home, "init", env=env)
     _cli(home, "org", "add", "Bench Bank ASA", "--country", "NO", "--type", "bank", "--short", "BENCH")
     _cli(home, "user", "add", BENCH_EMAIL, "--org", "BENCH", "--role", "analyst")
     token = _cli(home, "token", "create", BENCH_EMAIL, "--label", "bench")["token"]
     coll = _cli(home, "collection", "add", "Bench", "--kind", "sector", "--read-all", "--write-all")["id"]
     port = free_port()
     server = Server("nordcert", [sys.executable, "-m", "nordcert", "--instance", str(home), "serve",
-                                 "--host", HOST, "--port", str(port)], home.with_suffix(".log"), port)
+                                 "--host", HOST, "--port", str(port)], home.with_suffix(".log"), port, env=env)
     stack.callback(server.stop)
     server.start("/taxii2/")
     return Target("nordcert", server, f"/taxii2/api/collections/{coll}/objects/", "/taxii2/api/status/",
