@@ -44,17 +44,19 @@ class Stores:
         self.live: list[Store] = []
         self.n = 0
 
-    def fresh(self, kind: str) -> Store:
+    def fresh(self, kind: str, **overrides: Any) -> Store:
+        """A fresh store of ``kind`` (sqlite or postgres); ``overrides``: other settings (e.g. sqlite_page_size)."""
         self.n += 1
         schema = None
         if kind == "sqlite":
-            settings = Settings(home=self.tmp / f"sqlite-{self.n}", database_url=None)
+            settings = Settings(home=self.tmp / f"sqlite-{self.n}", database_url=None, **overrides)
         else:
             schema = f"bench_{secrets.token_hex(6)}"
             with self._admin() as conn, conn.begin():
                 conn.execute(text(f'CREATE SCHEMA "{schema}"'))
             url = make_url(self.pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
-            settings = Settings(home=self.tmp / f"pg-{self.n}", database_url=url.render_as_string(hide_password=False))
+            settings = Settings(home=self.tmp / f"pg-{self.n}", database_url=url.render_as_string(hide_password=False),
+                                **overrides)
         engine = make_engine(settings)
         store = Store(kind, settings, engine, 0, 0, schema)
         self.live.append(store)

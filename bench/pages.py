@@ -29,7 +29,6 @@ import contextlib
 import gc
 import os
 import random
-import shutil
 import statistics
 import sys
 import tempfile
@@ -41,9 +40,9 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _data import SEED, indicator  # the benchmarks' generator
 from _servers import BenchError
+from _stores import Stores
 from _taxii_targets import TAXII, start_nordcert
 
 ENVELOPE = 1000
@@ -90,23 +89,17 @@ def raw_frames(folder: Path, frames: int, page_size: int) -> float:
         path.unlink()
 
 
-def in_process(tmp: Path, page_size: int, count: int, rnd: int) -> Run:
-    from nordcert.app import create_app
-    from nordcert.config import Settings
+def in_process(stores: Stores, page_size: int, count: int, rnd: int) -> Run:
+    from nordcert.accounts import service as accounts
     from nordcert.db import transaction
     from nordcert.taxii import collections, service
-    from tests.factories import make_member
 
-    home = Path(tempfile.mkdtemp(dir=tmp))
-    settings = Settings(home=home, sqlite_page_size=page_size)
-    app = create_app(settings)
-    engine = app.state.engine
+    store = stores.fresh("sqlite", sqlite_page_size=page_size)
+    settings, engine = store.settings, store.engine
     try:
-        member = make_member(engine)
-        admin = make_member(engine, role="cert_admin", sector_type="cert")
         with transaction(engine) as conn:
-            coll_id = str(collections.create_collection(conn, title="Bench", actor=admin.reader, read_all=True,
-                                                        write_all=True)["id"])
+            reader = accounts.reader_for(conn, store.user_id)
+            coll_id = str(collections.create_collection(conn, title="Bench", read_all=True, write_all=True)["id"])
         gc.collect()
         gc.freeze()  # as `nordcert serve` does
         rng = random.Random(SEED)
@@ -118,9 +111,9 @@ def in_process(tmp: Path, page_size: int, count: int, rnd: int) -> Run:
             before = _wal_frames(wal, page_size)
             started = time.perf_counter()
             with transaction(engine, write=True) as conn:
-                coll = collections.get_for_reader(conn, member.reader, coll_id)
-                sub = service.submission_for_collection(conn, member.reader, coll)
-                status = service.add_objects(conn, member.reader, coll, {"objects": objects}, settings, sub)
+                coll = collections.get_for_reader(conn, reader, coll_id)
+                sub = service.submission_for_collection(conn, reader, coll)
+                status = service.add_objects(conn, reader, coll, {"objects": objects}, settings, sub)
                 committing = time.perf_counter()
             done = time.perf_counter()
             if status["success_count"] != len(objects):
@@ -133,10 +126,9 @@ def in_process(tmp: Path, page_size: int, count: int, rnd: int) -> Run:
         known = frames if frames > 0 else None
         return Run(page_size, count, rnd, round(statistics.median(envelopes[last5]) * 1e3, 2),
                    round(statistics.median(commits[last5]) * 1e3, 2), round(statistics.mean(envelopes) * 1e3, 2),
-                   known, round(raw_frames(home, known, page_size), 2) if known else None)
+                   known, round(raw_frames(settings.home, known, page_size), 2) if known else None)
     finally:
-        engine.dispose()
-        shutil.rmtree(home, ignore_errors=True)
+        stores.drop(store)
 
 
 def _thread_cpu(pid: int) -> dict[str, int]:
@@ -193,11 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     http: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(dir=args.tmp) as folder:
         tmp = Path(folder)
+        stores = Stores(tmp, pg_url="")  # SQLite only
         for size in args.sizes:
             for rnd in range(1, args.rounds + 1):
                 for page_size in args.page_sizes:
                     os.sync()  # the last run's writes are not left to the disk during this one
-                    run = in_process(tmp, page_size, size, rnd)
+                    run = in_process(stores, page_size, size, rnd)
                     runs.append(run)
                     ref = next(r for r in runs if r.objects == size and r.round == rnd)
                     bare = ("the log had restarted" if run.raw_frames_ms is None else

@@ -70,8 +70,8 @@ def _configure_postgres(engine: Engine) -> None:
         cparams["options"] = f"{cparams.get('options', '')} -c jit=off".strip()
 
 
-def _configure_sqlite(engine: Engine, synchronous: str, mmap_size: int = 0, backstop_bytes: int | None = None,
-                      page_size: int = 4096) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str, mmap_size: int, backstop_bytes: int | None,
+                      page_size: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy issue BEGIN itself, so a transaction starts as IMMEDIATE when we write.
